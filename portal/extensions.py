@@ -1,0 +1,9 @@
+"""Flask extension instances, initialised by create_app."""
+
+from flask_babel import Babel
+from flask_login import LoginManager
+from flask_wtf import CSRFProtect
+
+babel = Babel()
+csrf = CSRFProtect()
+login_manager = LoginManager()

@@ -1,0 +1,57 @@
+"""All models, imported here so that metadata is complete for Alembic."""
+
+from .academic import AcademicUnit, Course, CourseLeader, StudentProfile, UnitMembership
+from .accounts import AppMeta, AuthSession, LoginAttempt, PersonKey, User, UserRole
+from .base import Base, utcnow
+from .collaborations import (
+    Collaboration,
+    CollaborationCourse,
+    CollaborationParticipant,
+    CollaborationPartner,
+    CollaborationResult,
+)
+from .events import AppendOnlyError, CollaborationEvent
+from .infra import OutboxMail, SearchChange
+from .opportunities import (
+    Application,
+    EitWish,
+    Opportunity,
+    OpportunityCourse,
+    OpportunityLevel,
+    OpportunityTag,
+)
+from .organisations import Organisation, OrganisationInvitation, OrganisationMembership
+
+__all__ = [
+    "AcademicUnit",
+    "AppMeta",
+    "AppendOnlyError",
+    "Application",
+    "AuthSession",
+    "Base",
+    "Collaboration",
+    "CollaborationCourse",
+    "CollaborationEvent",
+    "CollaborationParticipant",
+    "CollaborationPartner",
+    "CollaborationResult",
+    "Course",
+    "CourseLeader",
+    "EitWish",
+    "LoginAttempt",
+    "Opportunity",
+    "OpportunityCourse",
+    "OpportunityLevel",
+    "OpportunityTag",
+    "Organisation",
+    "OrganisationInvitation",
+    "OrganisationMembership",
+    "OutboxMail",
+    "PersonKey",
+    "SearchChange",
+    "StudentProfile",
+    "UnitMembership",
+    "User",
+    "UserRole",
+    "utcnow",
+]

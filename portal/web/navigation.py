@@ -1,0 +1,38 @@
+"""The main navigation for the logged-in user, by role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app, url_for
+from flask_login import current_user
+
+from portal.i18n import _l
+
+
+@dataclass
+class NavItem:
+    url: str
+    label: str
+
+
+# (endpoint, label, roles that see it; None = every logged-in user)
+_ITEMS = [
+    ("accounts.profile", _l("My profile"), None),
+    ("organisations.mine", _l("My organisations"), ("partner",)),
+    ("organisations.new", _l("Register an organisation"), None),
+    ("organisations.verification_queue", _l("Verification queue"), ("coordinator", "admin")),
+    ("admin.users", _l("Users and roles"), ("admin",)),
+]
+
+
+def nav_items() -> list[NavItem]:
+    if not current_user.is_authenticated:
+        return []
+    items = []
+    for endpoint, label, roles in _ITEMS:
+        if endpoint not in current_app.view_functions:
+            continue
+        if roles is None or current_user.has_role(*roles):
+            items.append(NavItem(url_for(endpoint), str(label)))
+    return items

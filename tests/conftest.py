@@ -1,0 +1,164 @@
+"""Shared fixtures.
+
+Every test that uses ``app``/``db``/``client`` runs against SQLite and, when
+PORTAL_TEST_DATABASE_URL is set, against PostgreSQL too. Each test gets an
+empty, fully migrated database.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from portal import create_app, migrate
+from portal.config import normalise_database_url
+
+PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
+PG_SCHEMA = "samspill_test"
+
+
+def pg_url_for_schema(schema: str) -> str:
+    base = normalise_database_url(PG_URL)
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
+
+
+def reset_pg_schema(schema: str) -> None:
+    engine = create_engine(normalise_database_url(PG_URL))
+    with engine.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "portal.db"
+    migrate.upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_migrated() -> str:
+    reset_pg_schema(PG_SCHEMA)
+    url = pg_url_for_schema(PG_SCHEMA)
+    migrate.upgrade(url)
+    return url
+
+
+def _truncate_pg(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        tables = conn.execute(
+            text("SELECT tablename FROM pg_tables WHERE schemaname = :s "
+                 "AND tablename <> 'alembic_version'"),
+            {"s": PG_SCHEMA},
+        ).scalars().all()
+        if tables:
+            names = ", ".join(f'"{t}"' for t in tables)
+            # TRUNCATE is not a row DELETE, so the append-only trigger allows a reset.
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        template = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "db" / "portal.db"
+        path.parent.mkdir()
+        shutil.copyfile(template, path)
+        return f"sqlite:///{path}"
+    if not PG_URL:
+        pytest.skip("PostgreSQL not configured (set PORTAL_TEST_DATABASE_URL)")
+    url = request.getfixturevalue("pg_migrated")
+    _truncate_pg(url)
+    return url
+
+
+@pytest.fixture
+def data_dir(tmp_path) -> Path:
+    d = tmp_path / "data"
+    d.mkdir()
+    return d
+
+
+@pytest.fixture
+def app_config(database_url, data_dir) -> dict:
+    return {
+        "env": "test",
+        "data_dir": data_dir,
+        "database_url": database_url,
+        "secret_key": "test-secret-key-not-for-production",
+        "base_url": "http://localhost",
+    }
+
+
+@pytest.fixture
+def app(app_config):
+    application = create_app(app_config)
+    yield application
+    application.extensions["portal.engine"].dispose()
+
+
+@pytest.fixture
+def db(app):
+    """A session on the test database (commit explicitly, as views do)."""
+    session = app.extensions["portal.sessionmaker"]()
+    yield session
+    session.rollback()
+    session.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+_CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token_from(html: str) -> str:
+    m = _CSRF_RE.search(html)
+    assert m, "page has no CSRF token"
+    return m.group(1)
+
+
+class Browserless:
+    """Submits forms as a person would: load the page, take its CSRF token, post."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def get(self, url, **kw):
+        return self.client.get(url, **kw)
+
+    def submit(self, page_url: str, data: dict, post_url: str | None = None,
+               follow_redirects: bool = False, **kw):
+        page = self.client.get(page_url)
+        assert page.status_code == 200, f"GET {page_url} gave {page.status_code}"
+        payload = {"csrf_token": csrf_token_from(page.get_data(as_text=True)), **data}
+        return self.client.post(post_url or page_url, data=payload,
+                                follow_redirects=follow_redirects, **kw)
+
+    def login(self, email: str, password: str, remember: bool = False):
+        data = {"email": email, "password": password}
+        if remember:
+            data["remember"] = "y"
+        return self.submit("/login", data)
+
+    def logout(self):
+        page = self.client.get("/")
+        return self.client.post("/logout",
+                                data={"csrf_token": csrf_token_from(page.get_data(as_text=True))})
+
+
+@pytest.fixture
+def web(client) -> Browserless:
+    return Browserless(client)
