@@ -49,6 +49,7 @@ def create_app(config: dict[str, Any] | Settings | None = None) -> Flask:
     engine = make_engine(settings.database_url)
     app.extensions["portal.engine"] = engine
     app.extensions["portal.sessionmaker"] = make_sessionmaker(engine)
+    app.extensions["portal.read_sessionmaker"] = make_sessionmaker(engine, read_only=True)
 
     from portal.web import init_web
 

@@ -50,6 +50,9 @@ class Settings:
     reset_token_max_age_seconds: int = 3600
     max_upload_bytes: int = 5 * 1024 * 1024
     session_days: int = 14
+    # Deliver the outbox right after the request that filled it (embedded default);
+    # a deployment with a separate worker turns this off.
+    mail_inline: bool = True
     search_sync: bool = True  # embedded default: apply search changes after each request
     force_https: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
@@ -81,6 +84,7 @@ _ENV_NAMES = {
     "max_upload_bytes": "PORTAL_MAX_UPLOAD_BYTES",
     "session_days": "PORTAL_SESSION_DAYS",
     "search_sync": "PORTAL_SEARCH_SYNC",
+    "mail_inline": "PORTAL_MAIL_INLINE",
     "force_https": "PORTAL_FORCE_HTTPS",
 }
 

@@ -58,13 +58,18 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:
-        # Take the write lock up front: with WAL and the busy timeout a second
-        # writer waits its turn rather than failing on lock upgrade.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front: with WAL and the busy timeout a
+        # second writer waits its turn instead of failing on lock upgrade.
+        # Read-only work (GET requests) asks for a deferred transaction, so
+        # readers never queue behind writers.
+        mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False, future=True)
+def make_sessionmaker(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
+    if read_only and is_sqlite(engine):
+        engine = engine.execution_options(sqlite_begin="DEFERRED")
+    return sessionmaker(bind=engine, expire_on_commit=False)
 
 
 @contextmanager

@@ -14,13 +14,15 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
 from portal import create_app, migrate
 from portal.config import normalise_database_url
 
 PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
-PG_SCHEMA = "samspill_test"
+# One schema per test process, so two runs on one server never trample each other.
+PG_SCHEMA = f"samspill_test_{os.getpid()}"
 
 
 def pg_url_for_schema(schema: str) -> str:
@@ -45,11 +47,19 @@ def sqlite_template(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def pg_migrated() -> str:
+def pg_migrated():
     reset_pg_schema(PG_SCHEMA)
     url = pg_url_for_schema(PG_SCHEMA)
     migrate.upgrade(url)
-    return url
+    yield url
+    drop_pg_schema(PG_SCHEMA)
+
+
+def drop_pg_schema(schema: str) -> None:
+    engine = create_engine(normalise_database_url(PG_URL))
+    with engine.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    engine.dispose()
 
 
 def _truncate_pg(url: str) -> None:
@@ -116,8 +126,25 @@ def db(app):
     session.close()
 
 
+class _TestClient(FlaskClient):
+    """Ends the test's own database transaction before each request.
+
+    A test session that has read something still holds SQLite's write lock
+    (writers BEGIN IMMEDIATE); a person's browser holds none, so neither does this.
+    """
+
+    test_session = None
+
+    def open(self, *args, **kwargs):
+        if self.test_session is not None:
+            self.test_session.rollback()
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
-def client(app):
+def client(app, db):
+    # Every client of this app (a test may open several) releases ``db`` first.
+    app.test_client_class = type("BoundTestClient", (_TestClient,), {"test_session": db})
     return app.test_client()
 
 

@@ -31,7 +31,8 @@ class User(Base):
     erased_at: Mapped[datetime | None]
 
     roles: Mapped[list[UserRole]] = relationship(
-        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin",
+        foreign_keys="UserRole.user_id",
     )
 
     # Flask-Login protocol. The id Flask-Login keeps in the cookie is the

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from flask import current_app, g
+from flask import current_app, g, has_request_context, request
 from sqlalchemy.orm import Session
+
+from portal.services.mail import SESSION_FLAG, deliver_pending
 
 
 def get_db() -> Session:
     if "db" not in g:
-        g.db = current_app.extensions["portal.sessionmaker"]()
+        # State changes are POSTs; a GET only reads, so it need not wait for writers.
+        reading = request.method in ("GET", "HEAD") if has_request_context() else False
+        key = "portal.read_sessionmaker" if reading else "portal.sessionmaker"
+        g.db = current_app.extensions[key]()
     return g.db
 
 
@@ -18,4 +23,11 @@ def close_db(exc: BaseException | None) -> None:
         return
     # Anything not committed by the view is abandoned: no half-written data.
     session.rollback()
+    mail_waiting = session.info.pop(SESSION_FLAG, False)
     session.close()
+    settings = current_app.config["PORTAL_SETTINGS"]
+    if mail_waiting and settings.mail_inline:
+        try:
+            deliver_pending(current_app.extensions["portal.sessionmaker"], settings)
+        except Exception:  # the outbox keeps the mail; a later run delivers it
+            current_app.logger.exception("inline mail delivery failed")
