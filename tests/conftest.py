@@ -86,7 +86,7 @@ def database_url(request, tmp_path) -> str:
         shutil.copyfile(template, path)
         return f"sqlite:///{path}"
     if not PG_URL:
-        pytest.skip("PostgreSQL not configured (set PORTAL_TEST_DATABASE_URL)")
+        missing("postgresql", "PostgreSQL not configured (set PORTAL_TEST_DATABASE_URL)")
     url = request.getfixturevalue("pg_migrated")
     _truncate_pg(url)
     return url
@@ -119,8 +119,12 @@ def app(app_config):
 
 @pytest.fixture
 def db(app):
-    """A session on the test database (commit explicitly, as views do)."""
-    session = app.extensions["portal.sessionmaker"]()
+    """A session on the test database (commit explicitly, as views do).
+
+    On SQLite it opens deferred transactions, so a test that has only read
+    holds no write lock while a request or a browser writes.
+    """
+    session = app.extensions["portal.read_sessionmaker"]()
     yield session
     session.rollback()
     session.close()
@@ -189,3 +193,60 @@ class Browserless:
 @pytest.fixture
 def web(client) -> Browserless:
     return Browserless(client)
+
+
+# ------------------------------------------------------------------ browser tests
+REQUIRED = {x.strip() for x in os.environ.get("PORTAL_TEST_REQUIRE", "").split(",") if x.strip()}
+
+
+def missing(what: str, reason: str):
+    """Skip on a laptop without ``what``; fail where CI said it must be there."""
+    if what in REQUIRED:
+        pytest.fail(f"{reason} (required by PORTAL_TEST_REQUIRE)")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def live_server(app):
+    """The app on a real WSGI server (waitress) on a free loopback port."""
+    import threading
+
+    from waitress import create_server
+
+    server = create_server(app, host="127.0.0.1", port=0, threads=4, ident="samspill-test")
+    port = server.effective_port
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    server.close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def chromium_browser():
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not exe:
+        missing("chromium", "Chromium not installed (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing("chromium", "Playwright not installed (pip install playwright)")
+    pw = sync_playwright().start()
+    browser = pw.chromium.launch(
+        executable_path=exe,
+        headless=True,
+        args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+              "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    )
+    yield browser
+    browser.close()
+    pw.stop()
+
+
+@pytest.fixture
+def page(chromium_browser, live_server):
+    context = chromium_browser.new_context(base_url=live_server, locale="en-GB")
+    pg = context.new_page()
+    pg.set_default_timeout(15000)
+    yield pg
+    context.close()

@@ -21,12 +21,12 @@ def make_user(db, email="someone@example.no", roles=("student",), name="Kari Nor
 
 
 def count(db, model) -> int:
-    db.expire_all()
+    db.rollback()  # a fresh snapshot: see what requests committed since
     return db.execute(select(func.count()).select_from(model)).scalar_one()
 
 
 def last_mail_to(db, address) -> OutboxMail:
-    db.expire_all()
+    db.rollback()
     return db.execute(
         select(OutboxMail).where(OutboxMail.to_addr == address).order_by(OutboxMail.id.desc())
     ).scalars().first()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, jsonify, render_template, request, session
+from flask import Flask, current_app, has_request_context, jsonify, render_template, request, session
 from flask_login import current_user
 from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFError
@@ -32,6 +32,9 @@ CSP = {
 
 
 def select_locale() -> str:
+    if not has_request_context():
+        # CLI and jobs: operators read English; mail to users sets its own locale.
+        return "en"
     if current_user and current_user.is_authenticated:
         return current_user.locale
     chosen = session.get("lang")

@@ -163,7 +163,7 @@ def logout():
 
 @bp.get("/verify/<token>")
 def verify_email(token: str):
-    db = get_db()
+    db = get_db(write=True)
     try:
         login.confirm_email(db, _settings(), token)
         db.commit()

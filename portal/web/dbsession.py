@@ -8,10 +8,12 @@ from sqlalchemy.orm import Session
 from portal.services.mail import SESSION_FLAG, deliver_pending
 
 
-def get_db() -> Session:
+def get_db(write: bool = False) -> Session:
+    """The request's session. A GET only reads unless the view says ``write=True``
+    (e-mailed links that confirm something), so it need not wait for writers."""
     if "db" not in g:
-        # State changes are POSTs; a GET only reads, so it need not wait for writers.
-        reading = request.method in ("GET", "HEAD") if has_request_context() else False
+        reading = (not write and has_request_context()
+                   and request.method in ("GET", "HEAD"))
         key = "portal.read_sessionmaker" if reading else "portal.sessionmaker"
         g.db = current_app.extensions[key]()
     return g.db
