@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 00:28:27.166826
+Create Date: 2026-11-24 00:39:29.410033
 """
 from alembic import op
 import sqlalchemy as sa
@@ -161,6 +161,20 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('course', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_course_unit_id'), ['unit_id'], unique=False)
+
+    op.create_table('notification',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=48), nullable=False),
+    sa.Column('params', sa.JSON(), nullable=False),
+    sa.Column('link', sa.String(length=300), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('read_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_notification_user_id_user_account'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notification'))
+    )
+    with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.create_index('ix_notification_user_unread', ['user_id', 'read_at'], unique=False)
 
     op.create_table('organisation',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -598,6 +612,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_organisation_name'))
 
     op.drop_table('organisation')
+    with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.drop_index('ix_notification_user_unread')
+
+    op.drop_table('notification')
     with op.batch_alter_table('course', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_course_unit_id'))
 

@@ -12,6 +12,7 @@ from .collaborations import (
 )
 from .events import AppendOnlyError, CollaborationEvent
 from .infra import OutboxMail, SearchChange
+from .notifications import Notification
 from .opportunities import (
     Application,
     EitWish,
@@ -39,6 +40,7 @@ __all__ = [
     "CourseLeader",
     "EitWish",
     "LoginAttempt",
+    "Notification",
     "Opportunity",
     "OpportunityCourse",
     "OpportunityLevel",

@@ -30,6 +30,13 @@ def nav_items() -> list[NavItem]:
     if not current_user.is_authenticated:
         return []
     items = []
+    if "notifications.index" in current_app.view_functions:
+        from portal.services.notifications import unread_count
+        from portal.web.dbsession import get_db
+
+        unread = unread_count(get_db(), current_user)
+        label = _l("Notifications (%(n)d new)", n=unread) if unread else _l("Notifications")
+        items.append(NavItem(url_for("notifications.index"), str(label)))
     for endpoint, label, roles in _ITEMS:
         if endpoint not in current_app.view_functions:
             continue
