@@ -48,8 +48,11 @@ def create_app(config: dict[str, Any] | Settings | None = None) -> Flask:
 
     engine = make_engine(settings.database_url)
     app.extensions["portal.engine"] = engine
-    app.extensions["portal.sessionmaker"] = make_sessionmaker(engine)
-    app.extensions["portal.read_sessionmaker"] = make_sessionmaker(engine, read_only=True)
+    # Sessions know their app, so services that compose mail (templates,
+    # translations) can enter its context when called from tests or scripts.
+    app.extensions["portal.sessionmaker"] = make_sessionmaker(engine, info={"app": app})
+    app.extensions["portal.read_sessionmaker"] = make_sessionmaker(engine, read_only=True,
+                                                                   info={"app": app})
 
     from portal.web import init_web
 

@@ -66,10 +66,11 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def make_sessionmaker(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
+def make_sessionmaker(engine: Engine, *, read_only: bool = False,
+                      info: dict | None = None) -> sessionmaker[Session]:
     if read_only and is_sqlite(engine):
         engine = engine.execution_options(sqlite_begin="DEFERRED")
-    return sessionmaker(bind=engine, expire_on_commit=False)
+    return sessionmaker(bind=engine, expire_on_commit=False, info=dict(info or {}))
 
 
 @contextmanager

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import current_app, render_template
+from flask import current_app, has_app_context, render_template
 from flask_babel import force_locale
 from sqlalchemy.orm import Session
 
@@ -19,8 +19,9 @@ from portal.models import OutboxMail
 from portal.services import mail
 
 
-def absolute_url(path: str) -> str:
-    base = current_app.config["PORTAL_SETTINGS"].base_url.rstrip("/")
+def absolute_url(path: str, db: Session | None = None) -> str:
+    app = current_app if has_app_context() else (db.info.get("app") if db is not None else None)
+    base = app.config["PORTAL_SETTINGS"].base_url.rstrip("/") if app is not None else ""
     return f"{base}{path}"
 
 
@@ -33,6 +34,9 @@ def send(
     now: datetime | None = None,
     **context: Any,
 ) -> OutboxMail:
+    if not has_app_context() and db.info.get("app") is not None:
+        with db.info["app"].app_context():
+            return send(db, to=to, locale=locale, template=template, now=now, **context)
     with force_locale(locale):
         tpl = current_app.jinja_env.get_template(f"mail/{template}.txt")
         module = tpl.make_module(context)

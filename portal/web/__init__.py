@@ -83,10 +83,13 @@ def init_web(app: Flask) -> None:
     def _template_globals():
         from flask_babel import get_locale
 
+        from portal.web.labels import choices as label_choices
+        from portal.web.labels import label
         from portal.web.navigation import nav_items
 
         return {"current_locale": str(get_locale() or settings.default_locale),
-                "supported_locales": SUPPORTED_LOCALES, "nav_items": nav_items}
+                "supported_locales": SUPPORTED_LOCALES, "nav_items": nav_items,
+                "label": label, "label_choices": label_choices}
 
     _register_blueprints(app)
     _register_errors(app)
@@ -96,7 +99,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.web.core import bp as core_bp
 
     app.register_blueprint(core_bp)
-    for name in ("auth", "accounts", "organisations", "admin", "notifications"):
+    for name in ("auth", "accounts", "organisations", "admin", "notifications", "opportunities"):
         module = _optional_blueprint(name)
         if module is not None:
             app.register_blueprint(module.bp)
