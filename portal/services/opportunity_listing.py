@@ -160,3 +160,21 @@ def parse_owner(db: Session, value: str):
         if kind == "unit" and (unit := db.get(AcademicUnit, int(raw))) is not None:
             return None, unit
     raise ValidationFailed({"owner": [_l("Choose who posts it.")]})
+
+
+def eit_semesters(db: Session) -> list[str]:
+    return list(db.execute(
+        select(Opportunity.semester).where(Opportunity.kind == "eit_village",
+                                           Opportunity.status == "published",
+                                           Opportunity.semester.is_not(None))
+        .distinct().order_by(Opportunity.semester)
+    ).scalars())
+
+
+def eit_villages(db: Session, semester: str) -> list[Opportunity]:
+    return list(db.execute(
+        select(Opportunity).where(Opportunity.kind == "eit_village",
+                                  Opportunity.status == "published",
+                                  Opportunity.semester == semester)
+        .order_by(Opportunity.village_code, Opportunity.id)
+    ).scalars())

@@ -99,7 +99,8 @@ def _register_blueprints(app: Flask) -> None:
     from portal.web.core import bp as core_bp
 
     app.register_blueprint(core_bp)
-    for name in ("auth", "accounts", "organisations", "admin", "notifications", "opportunities"):
+    for name in ("auth", "accounts", "organisations", "admin", "notifications", "opportunities",
+                 "applications"):
         module = _optional_blueprint(name)
         if module is not None:
             app.register_blueprint(module.bp)

@@ -18,6 +18,9 @@ class NavItem:
 
 # (endpoint, label, roles that see it; None = every logged-in user)
 _ITEMS = [
+    ("opportunities.index", _l("Opportunities"), None),
+    ("applications.mine", _l("My applications"), ("student", "staff", "partner")),
+    ("opportunities.mine", _l("Our opportunities"), ("partner", "staff")),
     ("accounts.profile", _l("My profile"), None),
     ("organisations.mine", _l("My organisations"), ("partner",)),
     ("organisations.new", _l("Register an organisation"), None),
