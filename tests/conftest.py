@@ -172,7 +172,7 @@ class Browserless:
 
     def submit(self, page_url: str, data: dict, post_url: str | None = None,
                follow_redirects: bool = False, **kw):
-        page = self.client.get(page_url)
+        page = self.client.get(page_url, follow_redirects=True)
         assert page.status_code == 200, f"GET {page_url} gave {page.status_code}"
         payload = {"csrf_token": csrf_token_from(page.get_data(as_text=True)), **data}
         return self.client.post(post_url or page_url, data=payload,

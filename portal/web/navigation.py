@@ -21,6 +21,8 @@ _ITEMS = [
     ("opportunities.index", _l("Opportunities"), None),
     ("applications.mine", _l("My applications"), ("student", "staff", "partner")),
     ("opportunities.mine", _l("Our opportunities"), ("partner", "staff")),
+    ("collaborations.mine", _l("My collaborations"), None),
+    ("collaborations.portfolio", _l("Portfolio"), ("staff", "course_leader")),
     ("accounts.profile", _l("My profile"), None),
     ("organisations.mine", _l("My organisations"), ("partner",)),
     ("organisations.new", _l("Register an organisation"), None),
