@@ -36,3 +36,49 @@ def link_in(mail: OutboxMail, path_prefix: str) -> str:
     m = re.search(re.escape(path_prefix) + r"[^\s]+", mail.body_text)
     assert m, f"no {path_prefix} link in mail: {mail.body_text!r}"
     return m.group(0)
+
+
+class World:
+    """A small university and partner world, built through the services."""
+
+    def __init__(self, db):
+        from portal.services import academic, organisations
+
+        self.db = db
+        self.coordinator = make_user(db, email="coord@uni.no", roles=("coordinator",),
+                                     name="Cora Coordinator", locale="en")
+        self.partner = make_user(db, email="partner@firma.no", roles=(), name="Per Partner",
+                                 locale="en")
+        self.outsider = make_user(db, email="outsider@firma.no", roles=(), name="Otto Outsider",
+                                  locale="en")
+        self.staff = make_user(db, email="staff@uni.no", roles=(), name="Siri Staff", locale="en")
+        self.leader = make_user(db, email="leader@uni.no", roles=(), name="Leif Leader",
+                                locale="en")
+        self.student = make_user(db, email="student@uni.no", roles=("student",),
+                                 name="Stina Student", locale="en")
+        self.student2 = make_user(db, email="student2@uni.no", roles=("student",),
+                                  name="Sindre Student", locale="en")
+        self.faculty = academic.create_unit(db, code="IE", name_nb="Fakultet for IE",
+                                            name_en="Faculty of IE", level="faculty")
+        self.department = academic.create_unit(db, code="IE-IDI", name_nb="Institutt for datateknologi",
+                                               name_en="Department of Computer Science",
+                                               level="department", parent=self.faculty)
+        self.other_faculty = academic.create_unit(db, code="MH", name_nb="Fakultet for medisin",
+                                                  name_en="Faculty of Medicine", level="faculty")
+        academic.add_unit_member(db, self.department, self.staff)
+        self.course = academic.create_course(db, code="TDT4100", name_nb="Objektorientert programmering",
+                                             name_en="Object-oriented programming", ects=7.5,
+                                             level="bachelor", unit=self.department)
+        academic.add_course_leader(db, self.course, self.leader)
+        self.org = organisations.register_organisation(
+            db, self.partner, name="Fjordkraft Analyse AS", org_number="923609016",
+            sector="private", size_class="medium", nace_code="62.010", municipality="Trondheim")
+        organisations.verify(db, self.coordinator, self.org)
+        from portal.models import StudentProfile
+
+        for s in (self.student, self.student2):
+            profile = db.get(StudentProfile, s.id)
+            profile.unit_id = self.department.id
+            profile.level = "master"
+            profile.programme = "MTDT"
+        db.commit()
