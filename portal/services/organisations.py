@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from urllib.parse import urlsplit
 
@@ -38,10 +38,9 @@ from portal.models import (
     utcnow,
 )
 from portal.models.vocab import SECTORS, SIZE_CLASSES
-from portal.services import accounts, nace, orgnr
+from portal.services import accounts, events, nace, orgnr, policy
 from portal.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 
-VERIFIER_ROLES = ("coordinator", "admin")
 INVITATION_PURPOSE = "samspill.org-invitation"
 INVITATION_MAX_AGE = 14 * 24 * 3600  # seconds
 
@@ -62,18 +61,19 @@ def country_codes() -> tuple[str, ...]:
     return tuple(sorted(codes - _NOT_COUNTRIES))
 
 
-def country_choices(locale: str) -> list[tuple[str, str]]:
+@cache
+def country_choices(locale: str) -> tuple[tuple[str, str], ...]:
     """(code, name in ``locale``) sorted by name, Norway first."""
     from babel import Locale
 
     names = Locale.parse("nb" if locale == "nb" else "en").territories
     rest = sorted(((c, names.get(c, c)) for c in country_codes() if c != "NO"),
                   key=lambda pair: pair[1])
-    return [("NO", names.get("NO", "Norway")), *rest]
+    return (("NO", names.get("NO", "Norway")), *rest)
 
 
 def _is_verifier(user: User | None) -> bool:
-    return user is not None and user.has_role(*VERIFIER_ROLES)
+    return policy.is_coordinator(user)
 
 
 def require_verifier(actor: User | None) -> None:
@@ -82,14 +82,8 @@ def require_verifier(actor: User | None) -> None:
 
 
 def membership(db: Session, user: User | None, org: Organisation) -> OrganisationMembership | None:
-    if user is None or getattr(user, "id", None) is None:
-        return None
-    return db.execute(
-        select(OrganisationMembership).where(
-            OrganisationMembership.organisation_id == org.id,
-            OrganisationMembership.user_id == user.id,
-        )
-    ).scalar_one_or_none()
+    """The user's membership of ``org`` (None for inactive or erased accounts)."""
+    return policy.org_membership(db, user, org)
 
 
 def is_member(db: Session, user: User | None, org: Organisation) -> bool:
@@ -140,31 +134,15 @@ def _normalise_nace(raw: str | None) -> str | None:
 # ----------------------------------------------------------------- registration
 
 
-def register_organisation(
-    db: Session,
-    actor: User,
-    *,
-    name: str,
-    org_number: str | None,
-    sector: str,
-    size_class: str,
-    nace_code: str | None = None,
-    municipality: str | None = None,
-    country: str = "NO",
-    website: str | None = None,
-    description: str | None = None,
-    public_enterprise: bool = False,
-    now: datetime | None = None,
-) -> Organisation:
-    """Register an organisation; ``actor`` becomes its admin member and a partner.
+DETAIL_FIELDS = ("name", "org_number", "sector", "size_class", "nace_code", "municipality",
+                 "country", "website", "description", "public_enterprise")
 
-    The organisation starts unverified and appears in the verification queue.
-    Norwegian organisations need a valid organisation number; foreign ones may
-    give none. Raises ValidationFailed with per-field messages.
-    """
-    if actor is None or getattr(actor, "id", None) is None:
-        raise PermissionDenied(_l("Log in to register an organisation."))
-    now = now or utcnow()
+
+def _validated_details(
+    *, name, org_number, sector, size_class, nace_code, municipality, country, website,
+    description, public_enterprise,
+) -> dict:
+    """Check and normalise an organisation's details; ValidationFailed lists every problem."""
     errors: dict[str, list] = {}
 
     clean_name = (name or "").strip()
@@ -204,40 +182,119 @@ def register_organisation(
 
     if errors:
         raise ValidationFailed(errors)
+    return {
+        "name": clean_name,
+        "org_number": number,
+        "sector": sector,
+        "size_class": size_class,
+        "nace_code": clean_nace,
+        "municipality": _clean(municipality, 120),
+        "country": code,
+        "website": clean_website,
+        "description": _clean(description, 20000),
+        "public_enterprise": bool(public_enterprise),
+    }
 
-    if number is not None and _number_taken(db, number):
-        raise ValidationFailed({"org_number": [_l(
-            "An organisation with this number is already registered. "
-            "Ask one of its members to invite you.")]})
 
-    org = Organisation(
-        name=clean_name,
-        org_number=number,
-        sector=sector,
-        size_class=size_class,
-        nace_code=clean_nace,
-        municipality=_clean(municipality, 120),
-        country=code,
-        website=clean_website,
-        description=_clean(description, 20000),
-        public_enterprise=bool(public_enterprise),
-        verified=False,
-        created_by_id=actor.id,
-        created_at=now,
-        updated_at=now,
-    )
+def _number_in_use() -> ValidationFailed:
+    return ValidationFailed({"org_number": [_l(
+        "An organisation with this number is already registered. "
+        "Ask one of its members to invite you.")]})
+
+
+def _flush_unique(db: Session) -> None:
     try:
         with db.begin_nested():
-            db.add(org)
             db.flush()
     except IntegrityError:
         # Someone registered the same number a moment ago.
-        raise ValidationFailed({"org_number": [_l(
-            "An organisation with this number is already registered. "
-            "Ask one of its members to invite you.")]}) from None
+        raise _number_in_use() from None
+
+
+def register_organisation(
+    db: Session,
+    actor: User,
+    *,
+    name: str,
+    org_number: str | None,
+    sector: str,
+    size_class: str,
+    nace_code: str | None = None,
+    municipality: str | None = None,
+    country: str = "NO",
+    website: str | None = None,
+    description: str | None = None,
+    public_enterprise: bool = False,
+    now: datetime | None = None,
+) -> Organisation:
+    """Register an organisation; ``actor`` becomes its admin member and a partner.
+
+    The organisation starts unverified and appears in the verification queue.
+    Norwegian organisations need a valid organisation number; foreign ones may
+    give none. Raises ValidationFailed with per-field messages.
+    """
+    if actor is None or getattr(actor, "id", None) is None:
+        raise PermissionDenied(_l("Log in to register an organisation."))
+    now = now or utcnow()
+    details = _validated_details(
+        name=name, org_number=org_number, sector=sector, size_class=size_class,
+        nace_code=nace_code, municipality=municipality, country=country, website=website,
+        description=description, public_enterprise=public_enterprise)
+    if details["org_number"] is not None and _number_taken(db, details["org_number"]):
+        raise _number_in_use()
+    org = Organisation(**details, verified=False, created_by_id=actor.id, created_at=now,
+                       updated_at=now)
+    db.add(org)
+    _flush_unique(db)
     add_member(db, org, actor, role="admin", now=now)
     record_organisation_event(db, "organisation_registered", actor=actor, organisation=org,
                               now=now)
+    return org
+
+
+def can_edit(db: Session, actor: User | None, org: Organisation) -> bool:
+    mine = membership(db, actor, org)
+    return (mine is not None and mine.role == "admin") or _is_verifier(actor)
+
+
+def organisation_for_edit(db: Session, actor: User | None, org_id: int) -> Organisation:
+    """The organisation, if ``actor`` may change its details (else PermissionDenied)."""
+    org = get_organisation(db, org_id)
+    if not can_edit(db, actor, org):
+        raise PermissionDenied(_l("Only the organisation's administrators can change it."))
+    return org
+
+
+def update_organisation(db: Session, actor: User, org: Organisation, *,
+                        now: datetime | None = None, **fields) -> Organisation:
+    """Change an organisation's details: its admin members, coordinators and admins may.
+
+    A rejected registration goes back into the verification queue. Changing
+    the name, number or country of a verified organisation sends it back to
+    be verified again (those are what the coordinator checked).
+    """
+    if not can_edit(db, actor, org):
+        raise PermissionDenied(_l("Only the organisation's administrators can change it."))
+    unknown = set(fields) - set(DETAIL_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown organisation fields: {sorted(unknown)}")
+    current = {name: getattr(org, name) for name in DETAIL_FIELDS}
+    details = _validated_details(**{**current, **fields})
+    if (details["org_number"] is not None and details["org_number"] != org.org_number
+            and _number_taken(db, details["org_number"])):
+        raise _number_in_use()
+    now = now or utcnow()
+    identity_changed = any(details[k] != current[k] for k in ("name", "org_number", "country"))
+    for name, value in details.items():
+        setattr(org, name, value)
+    org.updated_at = now
+    if org.rejected_reason:
+        org.rejected_reason = None
+    elif org.verified and identity_changed and not _is_verifier(actor):
+        org.verified = False
+        org.verified_at = None
+        org.verified_by_id = None
+    _flush_unique(db)
     return org
 
 
@@ -249,20 +306,7 @@ def _number_taken(db: Session, number: str) -> bool:
 
 def record_organisation_event(db: Session, event_type: str, *, actor: User | None,
                               organisation: Organisation, now: datetime) -> None:
-    """Write the collaboration event for an organisation change, if the catalogue has it.
-
-    Call site for ``portal.services.events.record_event`` (organisation_registered,
-    organisation_verified). Until the events service exists this does nothing.
-    """
-    try:
-        from portal.services import events
-    except ModuleNotFoundError as exc:
-        if exc.name != "portal.services.events":
-            raise
-        return
-    catalogue = getattr(events, "EVENT_TYPES", None) or getattr(events, "CATALOGUE", None)
-    if catalogue is not None and event_type not in catalogue:
-        return
+    """The collaboration event for an organisation change, in the same transaction."""
     events.record_event(db, event_type, actor=actor, organisation=organisation, now=now)
 
 
@@ -356,7 +400,12 @@ def add_member(db: Session, org: Organisation, user: User, *, role: str = "membe
     if role not in ("admin", "member"):
         raise ValidationFailed(_l("Unknown membership role."), field="role")
     now = now or utcnow()
-    existing = membership(db, user, org)
+    existing = db.execute(
+        select(OrganisationMembership).where(
+            OrganisationMembership.organisation_id == org.id,
+            OrganisationMembership.user_id == user.id,
+        )
+    ).scalar_one_or_none()
     if existing is None:
         existing = OrganisationMembership(organisation_id=org.id, user_id=user.id, role=role,
                                           created_at=now)
@@ -402,6 +451,7 @@ class OrganisationPage:
     pending_invitations: list[OrganisationInvitation]
     can_invite: bool
     can_verify: bool
+    can_edit: bool
 
     @property
     def status(self) -> str:
@@ -435,12 +485,15 @@ def organisation_page(db: Session, viewer: User | None, org_id: int) -> Organisa
         pending = list(db.execute(
             select(OrganisationInvitation)
             .where(OrganisationInvitation.organisation_id == org.id,
-                   OrganisationInvitation.accepted_at.is_(None))
+                   OrganisationInvitation.accepted_at.is_(None),
+                   OrganisationInvitation.created_at
+                   >= utcnow() - timedelta(seconds=INVITATION_MAX_AGE))
             .order_by(OrganisationInvitation.created_at.desc())
         ).scalars())
     return OrganisationPage(organisation=org, membership=mine, members=members,
                             pending_invitations=pending, can_invite=mine is not None,
-                            can_verify=verifier and not org.verified)
+                            can_verify=verifier and not org.verified,
+                            can_edit=(mine is not None and mine.role == "admin") or verifier)
 
 
 # ----------------------------------------------------------------- invitations

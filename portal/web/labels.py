@@ -167,6 +167,10 @@ def label(kind: str, value: str | None) -> str:
     return str(_KINDS.get(kind, {}).get(value, value))
 
 
-def choices(kind: str) -> list[tuple[str, object]]:
-    """(value, lazy label) pairs in vocabulary order, for WTForms choices."""
-    return list(_KINDS[kind].items())
+def choices(kind: str, *, blank=None) -> list[tuple[str, object]]:
+    """(value, lazy label) pairs in vocabulary order (for WTForms, wrap them in
+    ``portal.web.formtools.choices``). ``blank`` adds a first option with the empty value."""
+    pairs = list(_KINDS[kind].items())
+    if blank is not None:
+        pairs.insert(0, ("", blank))
+    return pairs
