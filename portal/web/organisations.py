@@ -18,7 +18,7 @@ from wtforms import BooleanField, EmailField, SelectField, StringField, TextArea
 from wtforms.validators import DataRequired, Length
 
 from portal.i18n import _l
-from portal.services import messages, organisations, orgnr
+from portal.services import collaboration_queries, messages, organisations, orgnr
 from portal.services.errors import Conflict, ValidationFailed
 from portal.web.dbsession import get_db
 from portal.web.formtools import apply_errors
@@ -149,9 +149,11 @@ def mine():
 
 
 def _render_detail(org_id: int, invite_form: InviteForm, status: int = 200):
-    page = organisations.organisation_page(get_db(), _me(), org_id)
+    db = get_db()
+    page = organisations.organisation_page(db, _me(), org_id)
+    relationship = collaboration_queries.organisation_relationship(db, page.organisation)
     return render_template("organisations/detail.html", page=page, org=page.organisation,
-                           invite_form=invite_form), status
+                           invite_form=invite_form, relationship=relationship), status
 
 
 @bp.get("/organisations/<int:org_id>")
