@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from portal.models import User
@@ -26,18 +27,18 @@ def test_register_verify_login_switch_language_logout(page, db):
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Repeat the password").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
-    assert page.get_by_text("Please confirm your e-mail address").is_visible()
+    expect(page.get_by_text("Please confirm your e-mail address")).to_be_visible()
 
     link = re.search(r"https?://\S+/verify/\S+", last_mail_to(db, "ingrid@example.no").body_text)
     page.goto(re.sub(r"^https?://[^/]+", "", link.group(0)))
-    assert page.get_by_text("your e-mail address is confirmed").is_visible()
+    expect(page.get_by_text("your e-mail address is confirmed")).to_be_visible()
     db.rollback()
     assert db.execute(select(User)).scalar_one().email_verified_at is not None
 
     page.get_by_role("button", name="Norsk (bokmål)").click()
-    assert page.locator("html").get_attribute("lang") == "nb"
+    expect(page.locator("html")).to_have_attribute("lang", "nb")
     page.get_by_role("button", name=re.compile("Logg ut|Log out")).click()
-    assert page.locator("html").get_attribute("lang") == "nb"  # the choice outlives the session
+    expect(page.locator("html")).to_have_attribute("lang", "nb")  # the choice outlives the session
 
 
 def test_wrong_password_shows_error_next_to_field(page, db):
