@@ -136,8 +136,8 @@ _TYPES = (
         "shared position, …) was documented directly by staff or a course leader. "
         "``local_label`` is the department's own word for it.",
         ("via", "form", "local_label", "status", "partner_org_ids", "partners_count",
-         "participant_keys", "participants_count", "teams_count", "fte", "person_months",
-         "start_date", "end_date", "ects"),
+         "participant_keys", "course_codes", "participants_count", "teams_count", "fte",
+         "person_months", "start_date", "end_date", "ects"),
         ("A2-4", "A2-5", "A2-6", "A2-8", "A2-9"),
     ),
     EventType(
@@ -184,13 +184,13 @@ _TYPES = (
         "follow_up_project, publication, tto_disclosure, continued_partnership) was "
         "documented. occurred_at is the day it happened.",
         ("result_type", "result_category", "occurred_on", "has_link",
-         "after_completion"),
+         "after_completion", "result_id"),
         ("A2-1", "A2-7", "A2-8", "A2-10"),
     ),
     EventType(
         "impact_story_recorded", "collaboration",
         "An impact story was written for a collaboration (the text is not copied).",
-        ("public", "length", "after_completion"), ("A2-8",),
+        ("public", "length", "replaced", "after_completion"), ("A2-8",),
     ),
     EventType(
         "collaboration_completed", "collaboration",
