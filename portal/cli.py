@@ -37,10 +37,15 @@ def make_app():
 
 
 def session_scope():
-    """A unit of work for CLI commands, on the configured database."""
+    """A unit of work for CLI commands, on a migrated database."""
+    from portal import migrate
     from portal.db import transaction
 
     app = make_app()
+    settings = app.config["PORTAL_SETTINGS"]
+    if migrate.current_revision(app.extensions["portal.engine"]) != migrate.head_revision(
+            settings.database_url):
+        _fail("the database is not migrated to the current schema: run `portal db upgrade`")
     return app, transaction(app.extensions["portal.sessionmaker"])
 
 

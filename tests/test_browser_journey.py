@@ -10,7 +10,6 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from portal.models import Collaboration, CollaborationEvent
-from portal.services import academic
 from tests.helpers import PASSWORD, World
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -26,9 +25,7 @@ def _login(page, email):
 
 
 def test_thesis_journey_in_chromium(page, db):
-    world = World(db)
-    academic.add_unit_member(db, world.department, world.leader)
-    db.commit()
+    World(db)
 
     _login(page, "partner@firma.no")
     page.goto("/opportunities/mine")

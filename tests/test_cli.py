@@ -48,6 +48,15 @@ def test_user_create_bad_input_is_one_line_and_nonzero(run):
     assert "Traceback" not in r.stderr
 
 
+def test_commands_on_an_unmigrated_database_say_so(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
+    env["PORTAL_DATA_DIR"] = str(tmp_path / "empty")
+    r = subprocess.run([sys.executable, "-m", "portal", "user", "create", "--email", "a@example.no",
+                        "--password", "an-admin-pass-1"], env=env, capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 1 and "portal db upgrade" in r.stderr and "Traceback" not in r.stderr
+
+
 def test_grant_unknown_user_fails_cleanly(run):
     run("db", "upgrade")
     r = run("user", "grant", "--email", "ghost@example.no", "coordinator")

@@ -183,6 +183,33 @@ def _submitted(db: Session, application: Application, actor: User, now: datetime
                  application=application, now=now,
                  data={"applicant_kind": application.applicant_kind,
                        "has_cv": application.cv_stored_name is not None})
+    _tell_owners(db, application, now)
+
+
+def _owner_people(db: Session, opp: Opportunity) -> list[User]:
+    from portal.models import OrganisationMembership, UnitMembership
+
+    if opp.owner_org_id is not None:
+        q = select(User).join(OrganisationMembership, OrganisationMembership.user_id == User.id) \
+            .where(OrganisationMembership.organisation_id == opp.owner_org_id)
+    else:
+        q = select(User).join(UnitMembership, UnitMembership.user_id == User.id) \
+            .where(UnitMembership.unit_id == opp.owner_unit_id)
+    people = {u.id: u for u in db.execute(q).scalars()}
+    if opp.contact_user is not None:
+        people[opp.contact_user.id] = opp.contact_user
+    return [u for u in people.values() if u.is_active and u.erased_at is None]
+
+
+def _tell_owners(db: Session, application: Application, now: datetime) -> None:
+    """In-portal notice to the people who decide: a new application or offer."""
+    from portal.services import notifications
+
+    opp = application.opportunity
+    kind = "application_received" if application.applicant_kind == "student" else "offer_received"
+    for person in _owner_people(db, opp):
+        notifications.notify(db, person, kind, params={"title": opp.title},
+                             link=f"/opportunities/{opp.id}/applicants", now=now)
 
 
 # --------------------------------------------------------------- applying
@@ -520,12 +547,14 @@ def _match(db: Session, actor: User, application: Application, opp: Opportunity,
 def _notify(db: Session, application: Application, template: str, *, now: datetime,
             comment: str = "") -> None:
     """Tell the person who applied (or made the offer) about the decision."""
-    from portal.services import messages
+    from portal.services import messages, notifications
 
     person = application.applicant_user
     if person is None or person.erased_at is not None or not person.is_active:
         return
     opp = application.opportunity
+    notifications.notify(db, person, template, params={"title": opp.title},
+                         link="/applications", now=now)
     owner = opp.owner_org.name if opp.owner_org is not None else (
         opp.owner_unit.name(person.locale) if opp.owner_unit is not None else "")
     messages.send(db, to=person.email, locale=person.locale, template=template, now=now,

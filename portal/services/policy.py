@@ -276,8 +276,32 @@ def can_document_collaboration(db: Session, user: User | None, collab: Collabora
     return _may_edit(db, user, collab) or bool(participant_roles(db, user, collab))
 
 
+def leads_course_near(db: Session, user: User | None, collab: Collaboration) -> bool:
+    """Leads a course tagged to it, or a course in the same faculty as its unit.
+
+    Course leaders must be able to see the collaborations of their faculty to
+    tag them to their courses (they may tag only to their own courses).
+    """
+    if not is_active(user):
+        return False
+    led = db.execute(
+        select(Course).join(CourseLeader, CourseLeader.course_id == Course.id)
+        .where(CourseLeader.user_id == user.id)
+    ).scalars().all()
+    if not led:
+        return False
+    tagged = {cc.course_id for cc in collab.courses}
+    if any(c.id in tagged for c in led):
+        return True
+    if collab.unit is None:
+        return False
+    faculty = collab.unit.ancestor_at("faculty") or collab.unit
+    return any((c.unit.ancestor_at("faculty") or c.unit).id == faculty.id for c in led)
+
+
 def can_view_collaboration(db: Session, user: User | None, collab: Collaboration) -> bool:
-    return _may_edit(db, user, collab) or bool(participant_roles(db, user, collab))
+    return (_may_edit(db, user, collab) or bool(participant_roles(db, user, collab))
+            or leads_course_near(db, user, collab))
 
 
 # ---------------------------------------------------------------- guards
