@@ -124,7 +124,9 @@ def db(app):
     On SQLite it opens deferred transactions, so a test that has only read
     holds no write lock while a request or a browser writes.
     """
-    session = app.extensions["portal.read_sessionmaker"]()
+    # expire_on_commit: after the test commits, what it reads next comes from
+    # the database (which requests may have changed), not from stale objects.
+    session = app.extensions["portal.read_sessionmaker"](expire_on_commit=True)
     yield session
     session.rollback()
     session.close()
@@ -140,8 +142,13 @@ class _TestClient(FlaskClient):
     test_session = None
 
     def open(self, *args, **kwargs):
+        # Assertions read English (the source language); nb is tested explicitly.
+        headers = kwargs.setdefault("headers", {})
+        if isinstance(headers, dict):
+            headers.setdefault("Accept-Language", "en")
         if self.test_session is not None:
             self.test_session.rollback()
+            self.test_session.expire_all()
         return super().open(*args, **kwargs)
 
 

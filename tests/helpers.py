@@ -13,7 +13,7 @@ PASSWORD = "correct-horse-42"
 
 
 def make_user(db, email="someone@example.no", roles=("student",), name="Kari Nordmann",
-              verified=True, locale="nb", password=PASSWORD):
+              verified=True, locale="en", password=PASSWORD):
     user = accounts.create_user(db, email=email, display_name=name, password=password,
                                 roles=list(roles), verified=verified, locale=locale)
     db.commit()

@@ -154,3 +154,144 @@ def test_course_leader_cannot_tag_to_someone_elses_course(db):
         collaborations.tag_course(db, world.leader, other, collaboration=collab)
     db.rollback()
     assert _last_event_id(db) == before
+
+
+def test_industry_case_used_in_a_course(web, db):
+    world = World(db)
+    start = _last_event_id(db)
+    _as(web, "partner@firma.no")
+    r = web.submit("/opportunities/new/industry_case", {
+        "owner": f"org:{world.org.id}", "title": "Case: prisprognoser for strøm",
+        "description": "Reelle data om strømpriser.", "language": "nb", "places": "10",
+        "material": "Datasett og presentasjon", "course_usage": "Prosjektarbeid i grupper",
+        "suitable_courses": "TDT4100"})
+    assert r.status_code == 302, r.get_data(as_text=True)[:2000]
+    opp = db.execute(select(Opportunity)).scalar_one()
+    web.submit(f"/opportunities/{opp.id}", {}, post_url=f"/opportunities/{opp.id}/publish")
+
+    _as(web, "leader@uni.no")
+    r = web.submit(f"/opportunities/{opp.id}", {"u-course": str(world.course.id), "u-semester": "2026h",
+                                                 "u-teams_count": "12", "u-students_reached": "60"},
+                   post_url=f"/opportunities/{opp.id}/courses")
+    assert r.status_code == 302, r.get_data(as_text=True)[:2000]
+    assert "Case: prisprognoser for strøm" in web.get("/courses/TDT4100").get_data(as_text=True)
+    tagged = [e for e in _events_since(db, start) if e.type == "course_tagged"]
+    assert len(tagged) == 1
+    assert tagged[0].course == "TDT4100" and tagged[0].form == "industry_case"
+    assert tagged[0].data["teams_count"] == 12 and tagged[0].data["students_reached"] == 60
+    assert tagged[0].partner_sector == "private"
+    # Tagging to the same course twice is refused and writes nothing.
+    r = web.submit(f"/opportunities/{opp.id}", {"u-course": str(world.course.id)},
+                   post_url=f"/opportunities/{opp.id}/courses")
+    assert r.status_code == 400
+    assert len([e for e in _events_since(db, start) if e.type == "course_tagged"]) == 1
+    # A partner leads no course: no form, and a forged post is refused.
+    _as(web, "partner@firma.no")
+    r = web.submit(f"/opportunities/{opp.id}", {"u-course": str(world.course.id)},
+                   post_url=f"/opportunities/{opp.id}/courses")
+    assert r.status_code == 400
+
+
+def test_eit_village_joined_by_a_partner(web, db):
+    world = World(db)
+    start = _last_event_id(db)
+    _as(web, "staff@uni.no")
+    r = web.submit("/opportunities/new/eit_village", {
+        "owner": f"unit:{world.department.id}", "title": "Landsby: Energi i nord",
+        "description": "Tverrfaglig landsby om energi.", "language": "nb", "places": "30",
+        "semester": "2027V", "village_code": "TDT4852-3", "theme": "Energi i nord",
+        "partner_sought": "y", "partner_role": "Gi landsbyen en reell utfordring",
+        "deadline": (date.today() + timedelta(days=40)).isoformat()})
+    assert r.status_code == 302, r.get_data(as_text=True)[:2000]
+    opp = db.execute(select(Opportunity)).scalar_one()
+    web.submit(f"/opportunities/{opp.id}", {}, post_url=f"/opportunities/{opp.id}/publish")
+
+    _as(web, "partner@firma.no")
+    assert "Offer to be the partner" in web.get(f"/opportunities/{opp.id}", follow_redirects=True
+                                                ).get_data(as_text=True)
+    r = web.submit(f"/opportunities/{opp.id}/offer", {"on_behalf": f"org:{world.org.id}",
+                                                      "motivation": "Vi stiller med data og mentorer."})
+    assert r.status_code == 302, r.get_data(as_text=True)[:2000]
+    r = web.submit(f"/opportunities/{opp.id}/offer", {"on_behalf": f"org:{world.org.id}",
+                                                      "motivation": "Igjen."})
+    assert r.status_code == 400 and "already offered" in r.get_data(as_text=True)
+
+    _as(web, "staff@uni.no")
+    offer_id = db.execute(select(CollaborationEvent.application_id)
+                          .where(CollaborationEvent.type == "application_submitted")).scalar_one()
+    r = web.submit(f"/opportunities/{opp.id}/applicants", {},
+                   post_url=f"/applications/{offer_id}/accept")
+    assert r.status_code == 302
+    types = [e.type for e in _events_since(db, start)]
+    assert "application_accepted" in types
+    assert "partner_joined_village" in types or "collaboration_agreed" in types
+    collab = db.execute(select(Collaboration)).scalar_one()
+    assert [p.organisation_id for p in collab.partners] == [world.org.id]
+    assert collab.form == "eit_village"
+    db.rollback()
+    assert db.get(Opportunity, opp.id).filled == 0  # a partner takes no student place
+
+
+def test_capacity_holds_under_parallel_http_requests(app, db):
+    """Several owners press "accept" at the same instant on a placement with two places."""
+    import threading
+
+    from portal.services import applications, opportunities
+    from tests.conftest import Browserless
+    from tests.helpers import make_user
+
+    world = World(db)
+    from portal.services import organisations
+
+    deciders = [world.partner] + [make_user(db, email=f"colleague{i}@firma.no", roles=(),
+                                            name=f"Kollega {i}", locale="en") for i in range(3)]
+    for person in deciders[1:]:
+        organisations.add_member(db, world.org, person)
+    students = [make_user(db, email=f"s{i}@uni.no", roles=("student",), name=f"Student {i}")
+                for i in range(4)]
+    opp = opportunities.create_draft(
+        db, world.partner, kind="placement", owner_org=world.org, title="Praksis", places=2,
+        description="To plasser.", levels=["master"], period_start=date.today() + timedelta(days=50),
+        period_end=date.today() + timedelta(days=90), extent_weeks=6,
+        deadline=date.today() + timedelta(days=20))
+    opportunities.publish(db, world.partner, opp)
+    apps = [applications.apply_as_student(db, s, opp, "Motivasjon") for s in students]
+    db.commit()
+
+    clients = []
+    for person in deciders:
+        browser = Browserless(app.test_client())
+        browser.login(person.email, PASSWORD)
+        page = browser.get(f"/opportunities/{opp.id}/applicants").get_data(as_text=True)
+        from tests.conftest import csrf_token_from
+
+        clients.append((browser, csrf_token_from(page)))
+    db.rollback()
+    barrier = threading.Barrier(len(clients))
+    codes = []
+
+    def press(i):
+        browser, token = clients[i]
+        barrier.wait()
+        r = browser.client.post(f"/applications/{apps[i].id}/accept", data={"csrf_token": token},
+                                follow_redirects=True)
+        codes.append((r.status_code, "Accepted: the collaboration is recorded." in r.get_data(as_text=True)))
+
+    threads = [threading.Thread(target=press, args=(i,)) for i in range(len(clients))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(codes) == [(200, False), (200, False), (200, True), (200, True)]
+    db.rollback()
+    assert db.get(Opportunity, opp.id).filled == 2
+    accepted = db.execute(select(CollaborationEvent).where(
+        CollaborationEvent.type == "application_accepted")).scalars().all()
+    assert len(accepted) == 2
+    assert count_collabs(db) == 2
+
+
+def count_collabs(db):
+    from tests.helpers import count
+
+    return count(db, Collaboration)

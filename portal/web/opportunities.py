@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, SelectField, StringField
+from wtforms.validators import Length, Optional
 
 from portal.i18n import _l
 from portal.models import utcnow
 from portal.models.vocab import OPPORTUNITY_KINDS
-from portal.services import opportunities, opportunity_listing, policy
+from portal.services import collaboration_queries, collaborations, opportunities, opportunity_listing, policy
 from portal.services.errors import Conflict, PermissionDenied, ServiceError, ValidationFailed
 from portal.web.dbsession import get_db
 from portal.web.formtools import apply_errors, choices
@@ -53,18 +56,65 @@ def mine():
                            can_post=bool(opportunity_listing.owner_choices(db, current_user)))
 
 
+class CaseUseForm(FlaskForm):
+    course = SelectField(_l("Course"))
+    semester = StringField(_l("Semester (e.g. 2026H)"), validators=[Optional(), Length(max=5)])
+    teams_count = IntegerField(_l("Teams working on the case"), validators=[Optional()])
+    students_reached = IntegerField(_l("Students reached"), validators=[Optional()])
+
+
+def _case_use_form(db):
+    form = CaseUseForm(prefix="u")
+    form.course.choices = choices((str(c.id), f"{c.code} {c.name_nb}")
+                                  for c in collaboration_queries.led_courses(db, current_user)) \
+        if current_user.is_authenticated else []
+    return form
+
+
+def _render_detail(db, opp, case_form=None, status=200):
+    user = current_user if current_user.is_authenticated else None
+    case_form = case_form or _case_use_form(db)
+    return render_template(
+        "opportunities/detail.html", opp=opp,
+        can_manage=policy.can_manage_opportunity(db, user, opp),
+        deadline_passed=opportunities.deadline_passed(opp),
+        case_form=case_form,
+        can_use_case=opp.kind == "industry_case" and opp.status != "draft"
+        and bool(case_form.course.choices),
+    ), status
+
+
 @bp.get("/opportunities/<int:opp_id>")
 @bp.get("/opportunities/<int:opp_id>-<slug>")
 def detail(opp_id: int, slug: str | None = None):
     db, opp = _load(opp_id)
     if slug != opp.slug:
         return redirect(url_for("opportunities.detail", opp_id=opp.id, slug=opp.slug), 301)
-    user = current_user if current_user.is_authenticated else None
-    return render_template(
-        "opportunities/detail.html", opp=opp,
-        can_manage=policy.can_manage_opportunity(db, user, opp),
-        deadline_passed=opportunities.deadline_passed(opp),
-    )
+    return _render_detail(db, opp)
+
+
+@bp.post("/opportunities/<int:opp_id>/courses")
+@login_required
+def use_in_course(opp_id: int):
+    """A course leader records that an industry case is used in their course."""
+    db, opp = _load(opp_id)
+    form = _case_use_form(db)
+    if form.validate_on_submit():
+        try:
+            course = next(c for c in collaboration_queries.led_courses(db, current_user)
+                          if str(c.id) == form.course.data)
+            collaborations.tag_course(db, current_user, course, opportunity=opp,
+                                      semester=(form.semester.data or "").upper() or None,
+                                      teams_count=form.teams_count.data,
+                                      students_reached=form.students_reached.data)
+            db.commit()
+        except (ValidationFailed, Conflict) as exc:
+            db.rollback()
+            apply_errors(form, exc)
+        else:
+            flash(_l("Recorded: the case is used in your course."), "success")
+            return redirect(url_for("opportunities.detail", opp_id=opp.id, slug=opp.slug))
+    return _render_detail(db, opp, form, 400)
 
 
 def _new_form() -> OpportunityForm:
