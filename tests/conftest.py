@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import threading
 from pathlib import Path
 from urllib.parse import quote
 
@@ -146,7 +147,8 @@ class _TestClient(FlaskClient):
         headers = kwargs.setdefault("headers", {})
         if isinstance(headers, dict):
             headers.setdefault("Accept-Language", "en")
-        if self.test_session is not None:
+        # Only the test's own thread touches its session (sessions are not thread-safe).
+        if self.test_session is not None and threading.current_thread() is threading.main_thread():
             self.test_session.rollback()
             self.test_session.expire_all()
         return super().open(*args, **kwargs)

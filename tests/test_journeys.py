@@ -266,6 +266,7 @@ def test_capacity_holds_under_parallel_http_requests(app, db):
         from tests.conftest import csrf_token_from
 
         clients.append((browser, csrf_token_from(page)))
+    app_ids = [a.id for a in apps]  # read here: threads must not touch the test's session
     db.rollback()
     barrier = threading.Barrier(len(clients))
     codes = []
@@ -273,7 +274,7 @@ def test_capacity_holds_under_parallel_http_requests(app, db):
     def press(i):
         browser, token = clients[i]
         barrier.wait()
-        r = browser.client.post(f"/applications/{apps[i].id}/accept", data={"csrf_token": token},
+        r = browser.client.post(f"/applications/{app_ids[i]}/accept", data={"csrf_token": token},
                                 follow_redirects=True)
         codes.append((r.status_code, "Accepted: the collaboration is recorded." in r.get_data(as_text=True)))
 
