@@ -111,10 +111,12 @@ def test_eit_village_validation(db, w, fields, field):
     assert field in exc.value.errors
 
 
-def test_eit_village_is_unit_owned_with_default_capacity(db, w):
-    with pytest.raises(ValidationFailed) as exc:
-        opps.create_draft(db, w.partner, kind="eit_village", owner_org=w.org, title="L")
-    assert "owner" in exc.value.errors
+def test_eit_village_run_by_a_unit_needs_its_village_facts(db, w):
+    # A partner's EiT posting is a partnership offer: no village facts needed.
+    offer = opps.create_draft(db, w.partner, kind="eit_village", owner_org=w.org, title="Tema",
+                              description="En utfordring for en landsby.", now=T0)
+    opps.publish(db, w.partner, offer, now=T0)
+    assert offer.status == "published" and offer.places == 30
     opp = opps.create_draft(db, w.staff, kind="eit_village", owner_unit=w.idi, title="L",
                             village_leader=w.staff, now=T0)
     assert opp.places == 30
@@ -134,7 +136,9 @@ def test_publish_checks_completeness_and_deadline(db, w):
                             title="Sommerpraksis", credit_bearing=True, now=T0)
     with pytest.raises(ValidationFailed) as exc:
         opps.publish(db, w.partner, opp, now=T0)
-    assert {"description", "period_start", "extent_weeks", "ects"} <= set(exc.value.errors)
+    # Period and extent may be agreed later; credits of a credit-bearing one may not.
+    assert {"description", "ects"} <= set(exc.value.errors)
+    assert "period_start" not in exc.value.errors
     opps.update(db, w.partner, opp, description="Seks uker i sommer.", extent_weeks=6,
                 period_start=date(2026, 6, 15), period_end=date(2026, 7, 31), ects=7.5,
                 deadline=date(2025, 8, 1), now=T0)

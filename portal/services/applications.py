@@ -255,7 +255,7 @@ def offer_as_unit(db: Session, staff_user: User, unit: AcademicUnit, opp: Opport
     """An academic unit offers supervision for an organisation's opportunity."""
     now = aware(now)
     policy.require_unit(db, staff_user, unit)
-    if opp.owner_org_id is None or opp.kind == "eit_village":
+    if opp.owner_org_id is None:
         raise Conflict(_l("Units offer supervision for opportunities posted by partners."))
     _require_open(opp, now)
     text = _motivation(motivation, required=True)

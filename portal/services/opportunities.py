@@ -227,8 +227,8 @@ def _check_consistency(db: Session, opp: Opportunity, errors: dict, *, publishin
         _err(errors, "places", _l("There are already %(n)s accepted; places cannot be fewer.",
                                   n=opp.filled))
     if opp.kind == "eit_village":
-        if opp.owner_org_id is not None or opp.owner_org is not None:
-            _err(errors, "owner", _l("EiT villages are run by an academic unit."))
+        # A unit runs the village; an organisation's EiT posting is a partnership
+        # offer: a theme and a challenge a village can take on.
         if not (EIT_MIN_PLACES <= (opp.places or 0) <= EIT_MAX_PLACES):
             _err(errors, "places", _l("An EiT village takes between 25 and 36 students."))
         if opp.village_leader is not None and not opp.village_leader.has_role(
@@ -247,12 +247,8 @@ def _check_consistency(db: Session, opp: Opportunity, errors: dict, *, publishin
         _err(errors, "deadline", _l("The deadline has passed."))
     if opp.kind == "thesis_task" and not opp.levels:
         _err(errors, "levels", _l("Choose at least one study level."))
-    if opp.kind == "placement":
-        if opp.period_start is None or opp.period_end is None:
-            _err(errors, "period_start", _l("Enter when the placement starts and ends."))
-        if opp.extent_weeks is None and opp.extent_hours is None:
-            _err(errors, "extent_weeks", _l("Enter the extent in weeks or hours."))
-    if opp.kind == "eit_village":
+    # A placement's period and extent may be left to agree with the student.
+    if opp.kind == "eit_village" and opp.owner_unit_id is not None:
         if not opp.semester:
             _err(errors, "semester", _l("Enter the semester."))
         if not opp.village_code:
