@@ -126,6 +126,10 @@ def serve(host: str, port: int, threads: int, demo: bool) -> None:
 
         result = seed_demo(app.extensions["portal.sessionmaker"], settings=settings)
         click.echo(result.summary())
+    from portal.search_sync import apply_pending
+
+    # Bring the search index up to date (built on first start) before serving.
+    apply_pending(app, lock_timeout=60)
     click.echo(f"Samspill on http://{host}:{port}/ (data in {settings.data_dir})")
     waitress.serve(app, host=host, port=port, threads=threads, ident="samspill")
 
@@ -134,7 +138,8 @@ def _register_feature_commands() -> None:
     # Feature commands live beside their services; each module adds its own.
     import importlib
 
-    for name in ("portal.commands.users", "portal.commands.demo"):
+    for name in ("portal.commands.users", "portal.commands.demo", "portal.commands.importing",
+                 "portal.commands.search"):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:

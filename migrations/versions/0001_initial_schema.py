@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 00:39:29.410033
+Create Date: 2026-11-24 01:46:46.139865
 """
 from alembic import op
 import sqlalchemy as sa
@@ -182,7 +182,7 @@ def upgrade() -> None:
     sa.Column('org_number', sa.String(length=9), nullable=True),
     sa.Column('sector', sa.String(length=32), nullable=False),
     sa.Column('public_enterprise', sa.Boolean(), nullable=False),
-    sa.Column('size_class', sa.String(length=16), nullable=False),
+    sa.Column('size_class', sa.String(length=16), nullable=True),
     sa.Column('nace_code', sa.String(length=8), nullable=True),
     sa.Column('municipality', sa.String(length=120), nullable=True),
     sa.Column('country', sa.String(length=2), nullable=False),
@@ -212,6 +212,22 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('key', name=op.f('pk_person_key')),
     sa.UniqueConstraint('user_id', name=op.f('uq_person_key_user_id'))
     )
+    op.create_table('saved_search',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('query', sa.String(length=500), nullable=False),
+    sa.Column('filters', sa.JSON(), nullable=False),
+    sa.Column('frequency', sa.String(length=8), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_alerted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("frequency IN ('daily', 'weekly')", name=op.f('ck_saved_search_frequency_valid')),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_saved_search_user_id_user_account'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_saved_search'))
+    )
+    with op.batch_alter_table('saved_search', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_saved_search_user_id'), ['user_id'], unique=False)
+
     op.create_table('student_profile',
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('programme', sa.String(length=200), nullable=False),
@@ -225,6 +241,16 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['unit_id'], ['academic_unit.id'], name=op.f('fk_student_profile_unit_id_academic_unit'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_student_profile_user_id_user_account'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('user_id', name=op.f('pk_student_profile'))
+    )
+    op.create_table('term_synonym',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('term', sa.String(length=120), nullable=False),
+    sa.Column('synonym', sa.String(length=120), nullable=False),
+    sa.Column('added_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['added_by_id'], ['user_account.id'], name=op.f('fk_term_synonym_added_by_id_user_account'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_term_synonym')),
+    sa.UniqueConstraint('term', 'synonym', name=op.f('uq_term_synonym_term_synonym'))
     )
     op.create_table('unit_membership',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -606,7 +632,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_unit_membership_user_id'))
 
     op.drop_table('unit_membership')
+    op.drop_table('term_synonym')
     op.drop_table('student_profile')
+    with op.batch_alter_table('saved_search', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_saved_search_user_id'))
+
+    op.drop_table('saved_search')
     op.drop_table('person_key')
     with op.batch_alter_table('organisation', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_organisation_name'))

@@ -30,4 +30,8 @@ def register(main: click.Group) -> None:
         with app.app_context():
             result = seed_demo(app.extensions["portal.sessionmaker"], settings=settings,
                                seed=seed, scale=scale)
+        if result.created:
+            from portal.search_sync import apply_pending
+
+            apply_pending(app, lock_timeout=60)
         click.echo(result.summary())

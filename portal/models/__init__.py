@@ -22,6 +22,8 @@ from .opportunities import (
     OpportunityTag,
 )
 from .organisations import Organisation, OrganisationInvitation, OrganisationMembership
+from .saved_searches import SavedSearch
+from .terminology import TermSynonym
 
 __all__ = [
     "AcademicUnit",
@@ -50,8 +52,10 @@ __all__ = [
     "OrganisationMembership",
     "OutboxMail",
     "PersonKey",
+    "SavedSearch",
     "SearchChange",
     "StudentProfile",
+    "TermSynonym",
     "UnitMembership",
     "User",
     "UserRole",

@@ -25,7 +25,8 @@ class Organisation(Base):
     org_number: Mapped[str | None] = mapped_column(String(9), unique=True)
     sector: Mapped[str] = mapped_column(String(32))
     public_enterprise: Mapped[bool] = mapped_column(default=False)
-    size_class: Mapped[str] = mapped_column(String(16))
+    # Unknown for organisations created by a bulk import until someone fills it in.
+    size_class: Mapped[str | None] = mapped_column(String(16))
     nace_code: Mapped[str | None] = mapped_column(String(8))
     municipality: Mapped[str | None] = mapped_column(String(120))
     country: Mapped[str] = mapped_column(String(2), default="NO")

@@ -100,7 +100,7 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(core_bp)
     for name in ("auth", "accounts", "organisations", "admin", "notifications", "opportunities",
-                 "applications", "collaborations"):
+                 "applications", "collaborations", "search"):
         module = _optional_blueprint(name)
         if module is not None:
             app.register_blueprint(module.bp)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app, g, has_request_context, request
 from sqlalchemy.orm import Session
 
+from portal import search_sync
 from portal.services.mail import SESSION_FLAG, deliver_pending
 
 
@@ -26,8 +27,12 @@ def close_db(exc: BaseException | None) -> None:
     # Anything not committed by the view is abandoned: no half-written data.
     session.rollback()
     mail_waiting = session.info.pop(SESSION_FLAG, False)
+    search_waiting = session.info.pop(search_sync.FLAG, False)
     session.close()
     settings = current_app.config["PORTAL_SETTINGS"]
+    if search_waiting:
+        # Applies only what was committed: a rolled-back change left no log row.
+        search_sync.sync_after_commit(current_app._get_current_object())
     if mail_waiting and settings.mail_inline:
         try:
             deliver_pending(current_app.extensions["portal.sessionmaker"], settings)

@@ -18,6 +18,7 @@ class NavItem:
 
 # (endpoint, label, roles that see it; None = every logged-in user)
 _ITEMS = [
+    ("search.index", _l("Search"), None),
     ("opportunities.index", _l("Opportunities"), None),
     ("applications.mine", _l("My applications"), ("student", "staff", "partner")),
     ("opportunities.mine", _l("Our opportunities"), ("partner", "staff")),
@@ -27,6 +28,8 @@ _ITEMS = [
     ("organisations.mine", _l("My organisations"), ("partner",)),
     ("organisations.new", _l("Register an organisation"), None),
     ("organisations.verification_queue", _l("Verification queue"), ("coordinator", "admin")),
+    ("search.saved", _l("Saved searches"), None),
+    ("search.terminology_page", _l("Terminology"), ("coordinator", "admin")),
     ("admin.users", _l("Users and roles"), ("admin",)),
 ]
 
