@@ -155,3 +155,22 @@ def test_import_creates_unknown_organisations_unverified(db, app):
     assert report.imported == 1 and org.verified is False and org.name == "Ukjent Energi AS"
     opp = db.execute(select(Opportunity)).scalar_one()
     assert opp.status == "published" and opp.external_id == 7
+
+
+def test_renaming_the_owner_reaches_the_index(db, app):
+    from portal.search_sync import apply_pending, index_dir
+    from portal.services import organisations
+    from search_index import indexer
+    from search_index.query import search
+
+    world = World(db)
+    _publish(db, world, "Sensorfusjon for ferjer")
+    apply_pending(app)
+    organisations.update_organisation(db, world.coordinator, world.org, name="Ferjedata AS")
+    db.commit()
+    source = app.extensions["portal.sessionmaker"]
+    assert indexer.verify(source, index_dir(app)) == 1  # stale until the log is applied
+    apply_pending(app)
+    assert indexer.verify(source, index_dir(app)) == 0
+    hits = search(index_dir(app), "sensorfusjon").hits
+    assert hits and hits[0].organisation == "Ferjedata AS"

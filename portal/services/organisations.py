@@ -34,6 +34,7 @@ from portal.models import (
     Organisation,
     OrganisationInvitation,
     OrganisationMembership,
+    SearchChange,
     User,
     utcnow,
 )
@@ -294,6 +295,10 @@ def update_organisation(db: Session, actor: User, org: Organisation, *,
         org.verified = False
         org.verified_at = None
         org.verified_by_id = None
+    if any(details[k] != current[k] for k in details):
+        # Search documents carry the owner's name, sector and place.
+        db.add(SearchChange(entity_type="organisation", entity_id=org.id, op="upsert",
+                            created_at=now))
     _flush_unique(db)
     return org
 
