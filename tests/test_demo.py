@@ -184,3 +184,15 @@ def test_portal_demo_command_on_an_empty_data_dir(tmp_path):
     assert again.exit_code == 0 and "nothing written" in again.output
     bad = runner.invoke(main, ["demo", "--scale", "huge"], env=env)
     assert bad.exit_code == 2
+
+
+def test_search_index_matches_the_database_after_a_demo_seed(factory, app):
+    from portal.search_sync import apply_pending, index_dir
+    from search_index import indexer
+    from search_index.query import search
+
+    demo.seed_demo(factory, seed=1, scale="small")
+    report = apply_pending(app)
+    assert report is not None and report.upserted > 0
+    assert indexer.verify(factory, index_dir(app)) == 0
+    assert search(index_dir(app), "", per_page=5).total > 0

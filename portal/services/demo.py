@@ -1125,6 +1125,7 @@ class _Demo:
         at(_day(date(2025, 9, 18), 9), self.show_villages)
         at(_day(date(2025, 10, 16), 9), self.show_recorded)
         at(_day(date(2026, 2, 2), 9), self.show_open)
+        at(_day(date(2026, 2, 20), 9), self.open_postings)
 
     def _nidelva(self) -> _Org:
         return next(o for o in self.orgs if o.org.name == "Nidelva Teknologi AS")
@@ -1338,20 +1339,48 @@ class _Demo:
                               start_date=date(2024, 8, 1), end_date=date(2027, 7, 31),
                               fte="0.2", now=when)
 
+    def open_postings(self, when: datetime) -> None:
+        """Postings open for the coming years, so lists and search have something to show.
+
+        Their deadlines are fixed dates in 2027–2029 (never relative to today),
+        so the same seed still gives the same data on any day.
+        """
+        for i in range(max(self.s.theses // 2, 6)):
+            kind = ("thesis_task", "placement", "industry_case")[i % 3]
+            entry = self.pick_org(norwegian_only=kind == "placement")
+            dept = self.dept_for(entry.org)
+            actor = self.rng.choice(entry.members)
+            templates = {"thesis_task": D.THESIS_TITLES, "placement": D.PLACEMENT_TITLES,
+                         "industry_case": D.CASE_TITLES}[kind]
+            title, language = self.title(templates, dept)
+            year = 2027 + i % 3
+            fields = {
+                "title": title, "language": language,
+                "description": D.DESCRIPTIONS[kind, language],
+                "levels": ["master"] if kind == "thesis_task" else ["bachelor", "master"],
+                "places": self.r(1, 3), "tags": self.tags(),
+                "deadline": date(year, self.r(1, 12), self.r(1, 28)),
+                "municipality": self.rng.choice(D.MUNICIPALITIES),
+            }
+            if kind == "placement":
+                fields.update(period_start=date(year, 6, 16), period_end=date(year, 8, 15),
+                              extent_weeks=8, supervised_on_site=True, paid=self.chance(0.6))
+            self.post(when, actor, kind, {"owner_org": entry.org}, fields)
+
     def show_open(self, when: datetime) -> None:
         partner = self.u["partner"]
         org = self._nidelva().org
         self.post(when, partner, "thesis_task", {"owner_org": org}, {
             "title": "Datakvalitet i sanntidsstrømmer fra merder",
-            "description": "Masteroppgave høsten 2026: hvordan oppdage feil i sensordata "
+            "description": "Masteroppgave høsten 2027: hvordan oppdage feil i sensordata "
                            "før de når modellene.",
-            "levels": ["master", "project"], "places": 2, "deadline": date(2026, 4, 15),
+            "levels": ["master", "project"], "places": 2, "deadline": date(2027, 4, 15),
             "tags": ["data", "havbruk", "maskinlæring"], "external_cosupervision": True})
         self.post(when, partner, "placement", {"owner_org": org}, {
-            "title": "Sommerpraksis 2026: utvikler i havbruksteamet",
-            "description": "Åtte uker sommeren 2026 med egen veileder.",
-            "levels": ["bachelor", "master"], "places": 2, "deadline": date(2026, 3, 31),
-            "period_start": date(2026, 6, 15), "period_end": date(2026, 8, 14),
+            "title": "Sommerpraksis 2027: utvikler i havbruksteamet",
+            "description": "Åtte uker sommeren 2027 med egen veileder.",
+            "levels": ["bachelor", "master"], "places": 2, "deadline": date(2027, 3, 31),
+            "period_start": date(2027, 6, 15), "period_end": date(2027, 8, 13),
             "extent_weeks": 8, "supervised_on_site": True, "paid": True,
             "tags": ["python", "havbruk"]})
         self.post(when, partner, "thesis_task", {"owner_org": org}, {
