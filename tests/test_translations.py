@@ -39,9 +39,13 @@ def test_every_message_is_translated_to_bokmal(tmp_path):
     assert not missing, f"{len(missing)} untranslated (run pybabel extract/update): {missing[:20]}"
 
 
+def _key(value):
+    return tuple(value) if isinstance(value, (list, tuple)) else value
+
+
 def test_compiled_catalog_matches_po():
     with PO.open("rb") as fh:
-        po = {m.id: m.string for m in read_po(fh) if m.id and m.string and not m.fuzzy}
+        po = {_key(m.id): _key(m.string) for m in read_po(fh) if m.id and m.string and not m.fuzzy}
     with MO.open("rb") as fh:
-        mo = {m.id: m.string for m in read_mo(fh) if m.id}
+        mo = {_key(m.id): _key(m.string) for m in read_mo(fh) if m.id}
     assert po == mo, "messages.mo is stale: run pybabel compile -d portal/translations"
