@@ -259,3 +259,11 @@ def page(chromium_browser, live_server):
     pg.set_default_timeout(15000)
     yield pg
     context.close()
+
+
+@pytest.fixture
+def w(db):
+    """The service tests' world (tests/matching_builders.py)."""
+    from tests.matching_builders import make_world
+
+    return make_world(db)

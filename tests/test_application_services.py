@@ -23,22 +23,10 @@ from tests.matching_builders import (
     event_count,
     events_of,
     last_event,
-    make_world,
     thesis,
     user,
     village,
 )
-
-
-@pytest.fixture(autouse=True)
-def _app_context(app):
-    with app.app_context():
-        yield
-
-
-@pytest.fixture
-def w(db):
-    return make_world(db)
 
 
 def key_of(db, u) -> str:

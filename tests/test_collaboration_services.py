@@ -12,18 +12,7 @@ from portal.services import collaborations as collabs
 from portal.services import forms_glossary
 from portal.services import opportunities as opps
 from portal.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from tests.matching_builders import T0, at, event_count, events_of, last_event, make_world, thesis
-
-
-@pytest.fixture(autouse=True)
-def _app_context(app):
-    with app.app_context():
-        yield
-
-
-@pytest.fixture
-def w(db):
-    return make_world(db)
+from tests.matching_builders import T0, at, event_count, events_of, last_event, thesis
 
 
 @pytest.fixture

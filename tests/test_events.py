@@ -13,19 +13,7 @@ from portal.services import collaborations as collabs
 from portal.services import event_catalogue
 from portal.services.accounts import person_key
 from portal.services.events import UnknownEventType, record_event
-from tests.matching_builders import T0, at, event_count, make_world, thesis
-
-
-@pytest.fixture(autouse=True)
-def _app_context(app):
-    with app.app_context():
-        yield
-
-
-@pytest.fixture
-def w(db):
-    return make_world(db)
-
+from tests.matching_builders import T0, at, event_count, thesis
 
 REQUIRED = {
     "opportunity_created", "opportunity_published", "opportunity_closed",

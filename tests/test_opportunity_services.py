@@ -8,18 +8,7 @@ from sqlalchemy import select
 from portal.models import Opportunity, SearchChange
 from portal.services import opportunities as opps
 from portal.services.errors import Conflict, PermissionDenied, ValidationFailed
-from tests.matching_builders import DEADLINE, T0, at, event_count, last_event, make_world, thesis
-
-
-@pytest.fixture(autouse=True)
-def _app_context(app):
-    with app.app_context():
-        yield
-
-
-@pytest.fixture
-def w(db):
-    return make_world(db)
+from tests.matching_builders import DEADLINE, T0, at, event_count, last_event, thesis
 
 
 def changes(db, opp) -> list[str]:

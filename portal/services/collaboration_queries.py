@@ -16,24 +16,19 @@ from portal.models import (
     CollaborationParticipant,
     CollaborationPartner,
     Course,
-    CourseLeader,
     Opportunity,
     OpportunityCourse,
     Organisation,
     User,
 )
+from portal.services import academic
 from portal.services.errors import NotFound
 
-
-def led_courses(db: Session, user: User) -> list[Course]:
-    return list(db.execute(
-        select(Course).join(CourseLeader, CourseLeader.course_id == Course.id)
-        .where(CourseLeader.user_id == user.id).order_by(Course.code)
-    ).scalars())
+led_courses = academic.courses_led_by
 
 
 def course_by_code(db: Session, code: str) -> Course:
-    course = db.execute(select(Course).where(Course.code == (code or "").upper())).scalar_one_or_none()
+    course = academic.course_by_code(db, code)
     if course is None:
         from portal.i18n import _l
 
