@@ -69,3 +69,50 @@ def test_create_app_accepts_postgres_scheme(tmp_path):
                        "database_url": "postgresql://postgres@127.0.0.1:5432/test"}, environ={})
     assert s.database_url.startswith("postgresql+psycopg://")
     assert create_app  # the factory is importable without side effects
+
+
+def test_sqlite_runs_with_foreign_keys_wal_and_busy_timeout(tmp_path):
+    from sqlalchemy import text
+
+    from portal.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'p.db'}")
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 15000
+    engine.dispose()
+
+
+def test_sqlite_writers_wait_for_each_other(tmp_path):
+    """BEGIN IMMEDIATE: a second writer waits for the first instead of failing."""
+    import threading
+    import time
+
+    from sqlalchemy import text
+
+    from portal.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (n INTEGER)"))
+    errors = []
+
+    def writer(i):
+        try:
+            with engine.begin() as conn:
+                conn.execute(text("INSERT INTO t VALUES (:n)"), {"n": i})
+                time.sleep(0.05)  # hold the write lock a moment
+                conn.execute(text("UPDATE t SET n = n + 1 WHERE n = :n"), {"n": i})
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(i * 10,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 6
+    engine.dispose()
