@@ -139,7 +139,7 @@ def _register_feature_commands() -> None:
     import importlib
 
     for name in ("portal.commands.users", "portal.commands.demo", "portal.commands.importing",
-                 "portal.commands.search"):
+                 "portal.commands.search", "portal.commands.academic"):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:

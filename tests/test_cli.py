@@ -75,3 +75,27 @@ def test_production_without_secret_fails_with_one_line(run, tmp_path):
 def test_healthz_json_via_serve_is_covered_by_web_tests():
     # /healthz itself is tested through the test client; serve is exercised in test_serve.py.
     assert json.dumps({"ok": True})
+
+
+def test_unit_and_course_administration(run):
+    run("db", "upgrade")
+    run("user", "create", "--email", "siri@uni.no", "--password", "a-staff-pass-1")
+    assert run("unit", "create", "--code", "IE", "--name-nb", "Fakultet IE", "--name-en", "Faculty IE",
+               "--level", "faculty").returncode == 0
+    r = run("unit", "create", "--code", "IE-IDI", "--name-nb", "IDI", "--name-en", "IDI",
+            "--level", "department", "--parent", "IE")
+    assert r.returncode == 0, r.stderr
+    r = run("unit", "create", "--code", "XX-1", "--name-nb", "X", "--name-en", "X", "--level", "group",
+            "--parent", "NOPE")
+    assert r.returncode == 1 and "no unit with code NOPE" in r.stderr
+    r = run("unit", "add-member", "--code", "IE-IDI", "--email", "siri@uni.no")
+    assert r.returncode == 0 and "member of IE-IDI" in r.stdout
+    r = run("course", "create", "--code", "tdt4100", "--name-nb", "Objektorientert programmering",
+            "--name-en", "Object-oriented programming", "--ects", "7.5", "--level", "bachelor",
+            "--unit", "IE-IDI")
+    assert r.returncode == 0 and "TDT4100" in r.stdout
+    r = run("course", "create", "--code", "BAD", "--name-nb", "x", "--name-en", "x", "--ects", "7.5",
+            "--level", "bachelor", "--unit", "IE-IDI")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert run("course", "add-leader", "--code", "TDT4100", "--email", "siri@uni.no").returncode == 0
+    assert "IE-IDI" in run("unit", "list").stdout
