@@ -8,7 +8,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
-    DecimalField,
     EmailField,
     IntegerField,
     SelectField,
@@ -23,7 +22,7 @@ from portal.models.vocab import PARTICIPANT_ROLES, RECORDED_FORMS, RESULT_TYPES
 from portal.services import accounts, collaboration_queries, collaborations, policy
 from portal.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from portal.web.dbsession import get_db
-from portal.web.formtools import apply_errors, choices
+from portal.web.formtools import LocalDecimalField, apply_errors, choices
 from portal.web.labels import label
 
 bp = Blueprint("collaborations", __name__)
@@ -71,8 +70,8 @@ class RecordForm(FlaskForm):
     start_date = DateField(_l("Date or start"), validators=[DataRequired(_l("Enter the date."))])
     end_date = DateField(_l("End"), validators=[Optional()])
     participants_count = IntegerField(_l("Participants"), validators=[Optional()])
-    fte = DecimalField(_l("Share of a full-time position (FTE)"), places=2, validators=[Optional()])
-    person_months = DecimalField(_l("Person-months"), places=1, validators=[Optional()])
+    fte = LocalDecimalField(_l("Share of a full-time position (FTE)"), places=2, validators=[Optional()])
+    person_months = LocalDecimalField(_l("Person-months"), places=1, validators=[Optional()])
 
 
 def _forms(db, collab):

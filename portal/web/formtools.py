@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from wtforms import DecimalField
 
 from portal.services.errors import ServiceError, ValidationFailed
 
@@ -23,3 +24,13 @@ def choices(pairs) -> list:
     from wtforms.fields import SelectChoice
 
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+class LocalDecimalField(DecimalField):
+    """Accepts a decimal comma as well (Norwegian users type 7,5)."""
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            valuelist = [v.replace(",", ".").strip() if isinstance(v, str) else v
+                         for v in valuelist]
+        super().process_formdata(valuelist)

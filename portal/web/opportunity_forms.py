@@ -6,7 +6,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
-    DecimalField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -18,7 +17,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from portal.i18n import _l
 from portal.models.vocab import STUDY_LEVELS
-from portal.web.formtools import choices
+from portal.web.formtools import LocalDecimalField, choices
 from portal.web.labels import CONTENT_LANGUAGE_LABELS, STUDY_LEVEL_LABELS
 
 
@@ -64,7 +63,7 @@ class OpportunityForm(FlaskForm):
     extent_hours = IntegerField(_l("Extent in hours"), validators=[Optional(), NumberRange(min=1)])
     supervised_on_site = BooleanField(_l("Supervision on site"))
     credit_bearing = BooleanField(_l("Gives credits (ECTS)"))
-    ects = DecimalField(_l("Credits (ECTS)"), places=1, validators=[Optional()])
+    ects = LocalDecimalField(_l("Credits (ECTS)"), places=1, validators=[Optional()])
     paid = BooleanField(_l("Paid"))
     # industry_case
     material = TextAreaField(_l("Case material"), validators=[Length(max=10000)])
