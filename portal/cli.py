@@ -139,7 +139,8 @@ def _register_feature_commands() -> None:
     import importlib
 
     for name in ("portal.commands.users", "portal.commands.demo", "portal.commands.importing",
-                 "portal.commands.search", "portal.commands.academic"):
+                 "portal.commands.search", "portal.commands.academic",
+                 "portal.commands.indicators"):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
