@@ -180,6 +180,7 @@ def test_industry_case_used_in_a_course(web, db):
     assert tagged[0].course == "TDT4100" and tagged[0].form == "industry_case"
     assert tagged[0].data["teams_count"] == 12 and tagged[0].data["students_reached"] == 60
     assert tagged[0].partner_sector == "private"
+    assert tagged[0].faculty == "IE" and tagged[0].department == "IE-IDI"  # the course's unit
     # Tagging to the same course twice is refused and writes nothing.
     r = web.submit(f"/opportunities/{opp.id}", {"u-course": str(world.course.id)},
                    post_url=f"/opportunities/{opp.id}/courses")

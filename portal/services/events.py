@@ -127,6 +127,9 @@ def record_event(
         the_unit = application.applicant_unit
     if the_unit is None and profile is not None:
         the_unit = profile.unit
+    if the_unit is None and course is not None:
+        # An industry case used in a course belongs to the course's unit.
+        the_unit = course.unit
 
     level = collaboration.study_level if collaboration is not None else None
     if level is None and profile is not None:
