@@ -141,13 +141,7 @@ def _register_feature_commands() -> None:
     for name in ("portal.commands.users", "portal.commands.demo", "portal.commands.importing",
                  "portal.commands.search", "portal.commands.academic",
                  "portal.commands.indicators"):
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        module.register(main)
+        importlib.import_module(name).register(main)
 
 
 _register_feature_commands()

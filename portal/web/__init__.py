@@ -96,25 +96,11 @@ def init_web(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from portal.web.core import bp as core_bp
-
-    app.register_blueprint(core_bp)
-    for name in ("auth", "accounts", "organisations", "admin", "notifications", "opportunities",
-                 "applications", "collaborations", "search"):
-        module = _optional_blueprint(name)
-        if module is not None:
-            app.register_blueprint(module.bp)
-
-
-def _optional_blueprint(name: str):
     import importlib
 
-    try:
-        return importlib.import_module(f"portal.web.{name}")
-    except ModuleNotFoundError as exc:
-        if exc.name == f"portal.web.{name}":
-            return None
-        raise
+    for name in ("core", "auth", "accounts", "organisations", "admin", "notifications", "opportunities",
+                 "applications", "collaborations", "search"):
+        app.register_blueprint(importlib.import_module(f"portal.web.{name}").bp)
 
 
 def _wants_json() -> bool:
