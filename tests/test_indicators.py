@@ -184,7 +184,7 @@ def test_as_of_reproduces_after_later_events_and_a_sector_change(db, w):
     ({"date_from": "2025-13-01", "date_to": "2026-01-01"}, "not a date"),
     ({"date_from": "yesterday", "date_to": "2026-01-01"}, "not a date"),
     ({**AY25, "by": "faculty,colour"}, "unknown breakdown 'colour'"),
-    ({**AY25, "unit": "NOPE"}, "unknown unit code 'NOPE'"),
+    ({**AY25, "unit": "NOPE"}, "Unknown unit code: NOPE"),
     ({**AY25, "as_of": 10**9}, "beyond the last event"),
 ])
 def test_bad_input(db, w, kwargs, message):
@@ -265,7 +265,7 @@ def test_cli_exports_csv_json_xlsx_and_list(db, w, run, tmp_path):
     (["--from", "2026-01-01", "--to", "2025-01-01"], "before it starts"),
     (["--from", "2025-01-01", "--to", "soon"], "not a date"),
     (["--from", "2025-01-01", "--to", "2025-12-31", "--by", "colour"], "unknown breakdown"),
-    (["--from", "2025-01-01", "--to", "2025-12-31", "--unit", "NOPE"], "unknown unit"),
+    (["--from", "2025-01-01", "--to", "2025-12-31", "--unit", "NOPE"], "Unknown unit"),
     (["--from", "2025-01-01", "--to", "2025-12-31", "--as-of", "999999"], "beyond the last"),
 ])
 def test_cli_bad_input_writes_nothing(run, tmp_path, args, message):

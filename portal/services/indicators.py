@@ -60,6 +60,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
+from portal.i18n import _l
 from portal.models import AcademicUnit, CollaborationEvent
 from portal.models.vocab import OPPORTUNITY_KINDS
 from portal.services.errors import ValidationFailed
@@ -169,7 +170,7 @@ def make_request(db: Session, *, date_from, date_to, by=None, unit: str | None =
     keys = parse_by(by)
     code = (unit or "").strip() or None
     if code is not None and not _unit_known(db, code):
-        raise ValidationFailed({"unit": [f"unknown unit code {code!r}"]})
+        raise ValidationFailed({"unit": [_l("Unknown unit code: %(code)s", code=code)]})
     newest = last_event_id(db)
     if as_of is not None:
         try:
@@ -652,11 +653,12 @@ def meta(req: Request) -> dict:
             "filters": {"unit": req.unit} if req.unit else {}}
 
 
-def detail_rows(db: Session, req: Request) -> list[dict]:
+def detail_rows(db: Session, req: Request, indicators: Sequence[str] | None = None) -> list[dict]:
     """One row per counted event (a collaboration, opportunity or partner), pseudonymised:
-    ids and snapshot dimensions only, never a name or a person key."""
+    ids and snapshot dimensions only, never a name or a person key. ``indicators``
+    limits the rows to those ids (the dashboard's drill-down)."""
     out = []
-    for ind in INDICATORS:
+    for ind in ([BY_ID[i] for i in indicators] if indicators else INDICATORS):
         for m in ind.measures:
             if not m.detail:
                 continue

@@ -30,6 +30,7 @@ _ITEMS = [
     ("organisations.verification_queue", _l("Verification queue"), ("coordinator", "admin")),
     ("search.saved", _l("Saved searches"), None),
     ("search.terminology_page", _l("Terminology"), ("coordinator", "admin")),
+    ("indicators.dashboard", _l("Indicators"), ("coordinator", "admin", "staff")),
     ("admin.users", _l("Users and roles"), ("admin",)),
 ]
 
