@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 01:46:46.139865
+Create Date: 2026-11-24 02:18:01.406023
 """
 from alembic import op
 import sqlalchemy as sa
@@ -75,6 +75,17 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_collaboration_event_subject_key'), ['subject_key'], unique=False)
         batch_op.create_index('ix_collaboration_event_type_occurred', ['type', 'occurred_at'], unique=False)
 
+    op.create_table('denominator',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('unit_code', sa.String(length=40), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('students', sa.Integer(), nullable=False),
+    sa.Column('theses', sa.Integer(), nullable=False),
+    sa.Column('academic_fte', sa.Numeric(precision=10, scale=2), nullable=False),
+    sa.Column('loaded_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_denominator')),
+    sa.UniqueConstraint('unit_code', 'year', name=op.f('uq_denominator_unit_code_year'))
+    )
     op.create_table('login_attempt',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('email', sa.String(length=320), nullable=False),
@@ -665,6 +676,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_login_attempt_email_at')
 
     op.drop_table('login_attempt')
+    op.drop_table('denominator')
     with op.batch_alter_table('collaboration_event', schema=None) as batch_op:
         batch_op.drop_index('ix_collaboration_event_type_occurred')
         batch_op.drop_index(batch_op.f('ix_collaboration_event_subject_key'))

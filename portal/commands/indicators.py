@@ -64,3 +64,39 @@ def register(main: click.Group) -> None:
         click.echo(f"wrote {target} ({fmt}): period {meta['period']['from']}..."
                    f"{meta['period']['to']}, last event {meta['last_event_id']}, "
                    f"generated {meta['generated_at']}")
+
+    @indicators.group("denominators", cls=PortalGroup)
+    def denominators() -> None:
+        """Students, theses and academic FTE per unit and academic year (for normalising)."""
+
+    @denominators.command("load")
+    @click.argument("path", type=click.Path(dir_okay=False))
+    def denominators_load(path) -> None:
+        """Load FILE.csv (unit,year,students,theses,academic_fte; year 2024 = 2024/25).
+
+        Every line is checked first; on any error nothing is written."""
+        from portal.cli import session_scope
+        from portal.services.denominators import load_csv
+
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise click.ClickException(f"cannot read {path}: {exc}") from None
+        app, unit_of_work = session_scope()
+        with app.app_context(), unit_of_work as db:
+            n = load_csv(db, text)
+        click.echo(f"loaded {n} denominator line(s) from {path}")
+
+    @denominators.command("list")
+    def denominators_list() -> None:
+        """Print the loaded denominators."""
+        from portal.cli import session_scope
+        from portal.services.denominators import list_denominators
+
+        app, unit_of_work = session_scope()
+        with app.app_context(), unit_of_work as db:
+            rows = list_denominators(db)
+            click.echo("unit\tyear\tstudents\ttheses\tacademic_fte\tloaded_at")
+            for d in rows:
+                click.echo(f"{d.unit_code}\t{d.year}/{(d.year + 1) % 100:02d}\t{d.students}\t"
+                           f"{d.theses}\t{d.academic_fte}\t{d.loaded_at.isoformat()}")

@@ -10,6 +10,7 @@ from .collaborations import (
     CollaborationPartner,
     CollaborationResult,
 )
+from .denominators import Denominator
 from .events import AppendOnlyError, CollaborationEvent
 from .infra import OutboxMail, SearchChange
 from .notifications import Notification
@@ -40,6 +41,7 @@ __all__ = [
     "CollaborationResult",
     "Course",
     "CourseLeader",
+    "Denominator",
     "EitWish",
     "LoginAttempt",
     "Notification",

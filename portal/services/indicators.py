@@ -441,7 +441,8 @@ INDICATORS: tuple[Indicator, ...] = (
         "Distinct thesis collaborations (form thesis_task) with a partner organisation whose "
         "'thesis_delivered' result is dated in the period (result_recorded.occurred_at = the day "
         "it was delivered). Dimensions from the result event (level = the thesis's study "
-        "level). Share of a programme's theses needs loaded denominators (not yet).",
+        "level). With loaded denominators: theses_per_100_students and "
+        "share_of_unit_theses (portal.services.denominators).",
         (Measure("theses", _thesis, _count_collabs),)),
     Indicator(
         "A2-2", "Students in practice placements", "headcount; ECTS",
@@ -639,10 +640,15 @@ def compute(db: Session, *, date_from, date_to, by=None, unit: str | None = None
 
 
 def compute_request(db: Session, req: Request, indicators: Sequence[str] | None = None) -> dict:
+    from portal.services.denominators import add_normalised
+
     chosen = [BY_ID[i] for i in indicators] if indicators else list(INDICATORS)
-    return {"meta": meta(req),
-            "indicators": [{"id": ind.id, "name": ind.name, "unit": ind.unit,
-                            "rows": compute_indicator(db, ind, req)} for ind in chosen]}
+    result = {"meta": meta(req),
+              "indicators": [{"id": ind.id, "name": ind.name, "unit": ind.unit,
+                              "rows": compute_indicator(db, ind, req)} for ind in chosen]}
+    # Normalised rows (per 100 students, per academic FTE) only where denominators
+    # are loaded for the period's academic year (portal.services.denominators).
+    return add_normalised(db, req, result)
 
 
 def meta(req: Request) -> dict:
