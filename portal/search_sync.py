@@ -33,13 +33,24 @@ def index_dir(app: Flask):
     return state.index_dir(app.config["PORTAL_SETTINGS"].data_dir)
 
 
+def directory_dir(app: Flask):
+    from search_index.directory import directory_dir as _dir
+
+    return _dir(app.config["PORTAL_SETTINGS"].data_dir)
+
+
 def apply_pending(app: Flask, *, lock_timeout: float = 5.0):
     """Apply the change log now; returns the indexer's report (None if busy)."""
-    from search_index import indexer, state
+    from search_index import directory, indexer, state
 
+    source = app.extensions["portal.sessionmaker"]
     try:
-        return indexer.apply_changes(app.extensions["portal.sessionmaker"], index_dir(app),
-                                     lock_timeout=lock_timeout)
+        # The directory of organisations, units and courses (its own index and sequence).
+        directory.apply_directory_changes(source, directory_dir(app), lock_timeout=lock_timeout)
+    except state.IndexBusy:
+        log.info("search directory busy; it catches up on the next run")
+    try:
+        return indexer.apply_changes(source, index_dir(app), lock_timeout=lock_timeout)
     except state.IndexBusy:
         # Another process is writing the index; the catch-up job applies ours.
         log.info("search index busy; changes stay in the log for the next run")

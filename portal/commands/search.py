@@ -53,8 +53,8 @@ def register(main: click.Group) -> None:
     def rebuild():
         """Build the index anew from the database."""
         from portal.cli import session_scope
-        from portal.search_sync import index_dir
-        from search_index import indexer
+        from portal.search_sync import directory_dir, index_dir
+        from search_index import directory, indexer
 
         app, _unit = session_scope()
         with click.progressbar(length=0, label="indexing", file=sys.stderr) as bar:
@@ -65,17 +65,22 @@ def register(main: click.Group) -> None:
             n = indexer.rebuild(app.extensions["portal.sessionmaker"], index_dir(app),
                                 progress=progress)
         click.echo(f"indexed {n} opportunities")
+        d = directory.rebuild_directory(app.extensions["portal.sessionmaker"], directory_dir(app))
+        click.echo(f"indexed {d} organisations, units and courses in the directory")
 
     @search.command("verify")
     def verify():
         """Count entities whose indexed state differs from the database (exit 1 if any)."""
         from portal.cli import session_scope
-        from portal.search_sync import index_dir
-        from search_index import indexer
+        from portal.search_sync import directory_dir, index_dir
+        from search_index import directory, indexer
 
         app, _unit = session_scope()
-        found = indexer.drift(app.extensions["portal.sessionmaker"], index_dir(app))
-        click.echo(f"drift: {found.count} (missing {len(found.missing)}, extra {len(found.extra)}, "
-                   f"stale {len(found.stale)})")
-        if found.count:
+        source = app.extensions["portal.sessionmaker"]
+        found = indexer.drift(source, index_dir(app))
+        in_directory = directory.directory_drift(source, directory_dir(app))
+        total = found.count + in_directory
+        click.echo(f"drift: {total} (missing {len(found.missing)}, extra {len(found.extra)}, "
+                   f"stale {len(found.stale)}, directory {in_directory})")
+        if total:
             sys.exit(1)

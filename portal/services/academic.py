@@ -22,7 +22,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from portal.i18n import _l
-from portal.models import AcademicUnit, Course, CourseLeader, UnitMembership, User, utcnow
+from portal.models import (
+    AcademicUnit,
+    Course,
+    CourseLeader,
+    SearchChange,
+    UnitMembership,
+    User,
+    utcnow,
+)
 from portal.models.vocab import STUDY_LEVELS, UNIT_LEVELS
 from portal.services import accounts, policy
 from portal.services.errors import NotFound, PermissionDenied, ValidationFailed
@@ -123,6 +131,9 @@ def create_unit(
                                             c=clean)]}) from None
     if parent is not None:
         unit.parent = parent
+    db.add(SearchChange(entity_type="academic_unit", entity_id=unit.id, op="upsert",
+                        created_at=unit.created_at))
+    db.flush()
     return unit
 
 
@@ -294,6 +305,9 @@ def create_course(
     except IntegrityError:
         raise ValidationFailed({"code": [_l("The course %(c)s already exists.",
                                             c=clean)]}) from None
+    db.add(SearchChange(entity_type="course", entity_id=course.id, op="upsert",
+                        created_at=course.created_at))
+    db.flush()
     return course
 
 

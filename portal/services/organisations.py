@@ -247,6 +247,8 @@ def register_organisation(
                        updated_at=now)
     db.add(org)
     _flush_unique(db)
+    db.add(SearchChange(entity_type="organisation", entity_id=org.id, op="upsert",
+                        created_at=now))
     add_member(db, org, actor, role="admin", now=now)
     record_organisation_event(db, "organisation_registered", actor=actor, organisation=org,
                               now=now)
@@ -353,6 +355,8 @@ def verify(db: Session, coordinator: User, org: Organisation, *,
     org.verified_by_id = coordinator.id
     org.rejected_reason = None
     org.updated_at = now
+    db.add(SearchChange(entity_type="organisation", entity_id=org.id, op="upsert",
+                        created_at=now))
     db.flush()
     _notify_admins(db, org, "org_verified", now=now)
     record_organisation_event(db, "organisation_verified", actor=coordinator, organisation=org,
@@ -375,6 +379,8 @@ def reject(db: Session, coordinator: User, org: Organisation, reason: str, *,
     now = now or utcnow()
     org.rejected_reason = text
     org.updated_at = now
+    db.add(SearchChange(entity_type="organisation", entity_id=org.id, op="upsert",
+                        created_at=now))
     db.flush()
     _notify_admins(db, org, "org_rejected", now=now, reason=text)
     return org

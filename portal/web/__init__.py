@@ -99,7 +99,7 @@ def _register_blueprints(app: Flask) -> None:
     import importlib
 
     for name in ("core", "auth", "accounts", "organisations", "admin", "notifications", "opportunities",
-                 "applications", "collaborations", "search", "indicators"):
+                 "applications", "collaborations", "search", "directory", "indicators"):
         app.register_blueprint(importlib.import_module(f"portal.web.{name}").bp)
 
 

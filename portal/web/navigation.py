@@ -20,6 +20,8 @@ class NavItem:
 _ITEMS = [
     ("search.index", _l("Search"), None),
     ("opportunities.index", _l("Opportunities"), None),
+    ("directory.partners", _l("Partners"), None),
+    ("directory.groups", _l("Academic groups"), None),
     ("applications.mine", _l("My applications"), ("student", "staff", "partner")),
     ("opportunities.mine", _l("Our opportunities"), ("partner", "staff")),
     ("collaborations.mine", _l("My collaborations"), None),
