@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 02:18:01.406023
+Create Date: 2026-11-24 02:25:07.162756
 """
 from alembic import op
 import sqlalchemy as sa
@@ -68,9 +68,11 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_collaboration_event'))
     )
     with op.batch_alter_table('collaboration_event', schema=None) as batch_op:
+        batch_op.create_index('ix_collaboration_event_collab_type', ['collaboration_id', 'type'], unique=False)
         batch_op.create_index(batch_op.f('ix_collaboration_event_collaboration_id'), ['collaboration_id'], unique=False)
         batch_op.create_index('ix_collaboration_event_occurred', ['occurred_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_collaboration_event_opportunity_id'), ['opportunity_id'], unique=False)
+        batch_op.create_index('ix_collaboration_event_org_type_occurred', ['organisation_id', 'type', 'occurred_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_collaboration_event_organisation_id'), ['organisation_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_collaboration_event_subject_key'), ['subject_key'], unique=False)
         batch_op.create_index('ix_collaboration_event_type_occurred', ['type', 'occurred_at'], unique=False)
@@ -681,9 +683,11 @@ def downgrade() -> None:
         batch_op.drop_index('ix_collaboration_event_type_occurred')
         batch_op.drop_index(batch_op.f('ix_collaboration_event_subject_key'))
         batch_op.drop_index(batch_op.f('ix_collaboration_event_organisation_id'))
+        batch_op.drop_index('ix_collaboration_event_org_type_occurred')
         batch_op.drop_index(batch_op.f('ix_collaboration_event_opportunity_id'))
         batch_op.drop_index('ix_collaboration_event_occurred')
         batch_op.drop_index(batch_op.f('ix_collaboration_event_collaboration_id'))
+        batch_op.drop_index('ix_collaboration_event_collab_type')
 
     op.drop_table('collaboration_event')
     op.drop_table('app_meta')

@@ -27,6 +27,9 @@ class CollaborationEvent(Base):
     __table_args__ = (
         Index("ix_collaboration_event_type_occurred", "type", "occurred_at"),
         Index("ix_collaboration_event_occurred", "occurred_at"),
+        # The indicators' look-backs: an organisation's or a collaboration's other events.
+        Index("ix_collaboration_event_org_type_occurred", "organisation_id", "type", "occurred_at"),
+        Index("ix_collaboration_event_collab_type", "collaboration_id", "type"),
     )
 
     id: Mapped[int] = mapped_column(EventId, primary_key=True, autoincrement=True)
