@@ -23,16 +23,15 @@ know is matched fuzzily against names and codes, with real (BM25) scores.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 from whoosh import index as whoosh_index
 from whoosh import query as wq
@@ -51,6 +50,7 @@ from .analysis import (
     stem_nb,
     words,
 )
+from .indexer import _session
 
 ENTITY_TYPES = ("organisation", "academic_unit", "course")
 ENTITIES = ("organisation", "unit", "course")  # the ``entity`` of a hit
@@ -147,19 +147,6 @@ def course_document(course, unit_code: str | None) -> dict:
         "name_nb": course.name_nb, "name_en": course.name_en,
         "body_nb": course.level, "body_en": course.level,
     })
-
-
-@contextlib.contextmanager
-def _session(source) -> Iterator[Session]:
-    if isinstance(source, Session):
-        yield source
-        return
-    session = Session(source) if isinstance(source, Engine) else source()
-    try:
-        yield session
-    finally:
-        session.rollback()
-        session.close()
 
 
 def documents_from_db(db: Session) -> list[dict]:
