@@ -237,8 +237,8 @@ def unit_members(db: Session, unit: AcademicUnit) -> list[UnitMembership]:
 # ----------------------------------------------------------------- courses
 
 
-def normalise_course_code(raw: str | None) -> str:
-    return re.sub(r"\s", "", raw or "").upper()
+# Unit and course codes follow the same spelling rule (no spaces, upper case).
+normalise_course_code = normalise_unit_code
 
 
 def get_course(db: Session, course_id: int) -> Course:
