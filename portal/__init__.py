@@ -20,6 +20,9 @@ def create_app(config: dict[str, Any] | Settings | None = None) -> Flask:
     """
     settings = config if isinstance(config, Settings) else load_settings(config)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    from portal import logs
+
+    logs.configure(settings)
 
     app = Flask(
         __name__,

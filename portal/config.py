@@ -55,6 +55,22 @@ class Settings:
     mail_inline: bool = True
     search_sync: bool = True  # embedded default: apply search changes after each request
     force_https: bool = False
+    # Jobs: `portal serve` runs the scheduler behind a database lease unless off
+    # (a deployment with `portal worker` turns it off).
+    scheduler: bool = True
+    lease_seconds: int = 60
+    # A mail claimed longer ago than this belongs to a deliverer that died mid-send.
+    mail_stale_claim_seconds: int = 900
+    # Retention: hide accounts after this long without a login, delete after the
+    # second period, warning by e-mail the third period before deletion.
+    retention_hide_days: int = 365
+    retention_delete_days: int = 3 * 365
+    retention_warning_days: int = 30
+    # Result reminders: first when a collaboration has ended without a result,
+    # the second and the coordinator's notice each this many days later.
+    reminder_interval_days: int = 14
+    unsubscribe_token_max_age_days: int = 180
+    log_file: bool = True  # write data_dir/logs/portal.log
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -86,6 +102,15 @@ _ENV_NAMES = {
     "search_sync": "PORTAL_SEARCH_SYNC",
     "mail_inline": "PORTAL_MAIL_INLINE",
     "force_https": "PORTAL_FORCE_HTTPS",
+    "scheduler": "PORTAL_SCHEDULER",
+    "lease_seconds": "PORTAL_LEASE_SECONDS",
+    "mail_stale_claim_seconds": "PORTAL_MAIL_STALE_CLAIM_SECONDS",
+    "retention_hide_days": "PORTAL_RETENTION_HIDE_DAYS",
+    "retention_delete_days": "PORTAL_RETENTION_DELETE_DAYS",
+    "retention_warning_days": "PORTAL_RETENTION_WARNING_DAYS",
+    "reminder_interval_days": "PORTAL_REMINDER_INTERVAL_DAYS",
+    "unsubscribe_token_max_age_days": "PORTAL_UNSUBSCRIBE_TOKEN_MAX_AGE_DAYS",
+    "log_file": "PORTAL_LOG_FILE",
 }
 
 
@@ -121,6 +146,17 @@ def load_settings(overrides: dict[str, Any] | None = None, environ=None) -> Sett
         raise ConfigError("PORTAL_ENV must be development, production or test")
     if settings.default_locale not in {"nb", "en"}:
         raise ConfigError("PORTAL_DEFAULT_LOCALE must be nb or en")
+    if not (0 < settings.retention_hide_days < settings.retention_delete_days):
+        raise ConfigError("PORTAL_RETENTION_HIDE_DAYS must be positive and shorter than "
+                          "PORTAL_RETENTION_DELETE_DAYS")
+    if not (0 < settings.retention_warning_days < settings.retention_delete_days
+            - settings.retention_hide_days + 1):
+        raise ConfigError("PORTAL_RETENTION_WARNING_DAYS must be positive and fit between "
+                          "hiding and deletion")
+    for name in ("lease_seconds", "mail_stale_claim_seconds", "reminder_interval_days",
+                 "unsubscribe_token_max_age_days"):
+        if getattr(settings, name) <= 0:
+            raise ConfigError(f"{_ENV_NAMES[name]} must be positive")
     data_dir = settings.data_dir.expanduser().resolve()
     settings = replace(settings, data_dir=data_dir)
     if not settings.database_url:

@@ -13,6 +13,7 @@ from .collaborations import (
 from .denominators import Denominator
 from .events import AppendOnlyError, CollaborationEvent
 from .infra import OutboxMail, SearchChange
+from .jobs import JobLease, JobRun, ResultReminder
 from .notifications import Notification
 from .opportunities import (
     Application,
@@ -43,6 +44,8 @@ __all__ = [
     "CourseLeader",
     "Denominator",
     "EitWish",
+    "JobLease",
+    "JobRun",
     "LoginAttempt",
     "Notification",
     "Opportunity",
@@ -54,6 +57,7 @@ __all__ = [
     "OrganisationMembership",
     "OutboxMail",
     "PersonKey",
+    "ResultReminder",
     "SavedSearch",
     "SearchChange",
     "StudentProfile",

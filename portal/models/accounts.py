@@ -29,6 +29,8 @@ class User(Base):
     last_login_at: Mapped[datetime | None]
     hidden_at: Mapped[datetime | None]
     erased_at: Mapped[datetime | None]
+    # Retention: when the "your account will be deleted" warning went out.
+    deletion_warned_at: Mapped[datetime | None]
 
     roles: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin",

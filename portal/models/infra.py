@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, one_of, utcnow
@@ -45,3 +46,8 @@ class OutboxMail(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    # When a deliverer claimed it; a claim older than the stale limit belongs to
+    # a process that died mid-send and is taken over by the next run.
+    claimed_at: Mapped[datetime | None]
+    # Extra headers (e.g. List-Unsubscribe) as name → value.
+    headers: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, one_of, utcnow
@@ -24,3 +24,7 @@ class SavedSearch(Base):
     frequency: Mapped[str] = mapped_column(String(8), default="daily")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_alerted_at: Mapped[datetime | None]
+    # Set by the unsubscribe link: the search stays saved, the alerts stop.
+    unsubscribed_at: Mapped[datetime | None]
+    # Why the alerts job could not run this search (kept for the owner and admins).
+    last_error: Mapped[str | None] = mapped_column(Text)
