@@ -140,7 +140,8 @@ def _register_feature_commands() -> None:
 
     for name in ("portal.commands.users", "portal.commands.demo", "portal.commands.importing",
                  "portal.commands.search", "portal.commands.academic",
-                 "portal.commands.indicators"):
+                 "portal.commands.indicators", "portal.commands.jobs",
+                 "portal.commands.privacy"):
         importlib.import_module(name).register(main)
 
 
