@@ -31,3 +31,15 @@ def test_notifications_are_private(web, db):
 def test_notifications_need_login(client):
     r = client.get("/notifications")
     assert r.status_code == 302 and "/login" in r.headers["Location"]
+
+
+def test_organisation_verified_notifies_its_admins_with_unread_count(w, db):
+    # The World verifies its organisation while building: its registering partner is the admin.
+    notes = notifications.recent(db, w.partner)
+    assert [n.kind for n in notes] == ["organisation_verified"]
+    assert notifications.message(notes[0]) == (
+        "Nidelva Teknologi AS is verified: you can now publish opportunities.")
+    assert notes[0].link == f"/organisations/{w.org.id}"
+    assert notifications.unread_count(db, w.partner) == 1
+    # The unverified organisation's admin hears nothing.
+    assert notifications.recent(db, w.newbie) == []

@@ -388,7 +388,7 @@ def reject(db: Session, coordinator: User, org: Organisation, reason: str, *,
 
 def _notify_admins(db: Session, org: Organisation, template: str, *, now: datetime,
                    **context) -> None:
-    from portal.services import messages
+    from portal.services import messages, notifications
 
     admins = db.execute(
         select(User).join(OrganisationMembership, OrganisationMembership.user_id == User.id)
@@ -397,9 +397,13 @@ def _notify_admins(db: Session, org: Organisation, template: str, *, now: dateti
                User.erased_at.is_(None), User.is_active.is_(True))
         .order_by(User.id)
     ).scalars().all()
+    kind = {"org_verified": "organisation_verified", "org_rejected": "organisation_rejected"}
     for admin in admins:
         messages.send(db, to=admin.email, locale=admin.locale, template=template, now=now,
                       name=admin.display_name, organisation=org.name, **context)
+        if template in kind:
+            notifications.notify(db, admin, kind[template], params={"name": org.name},
+                                 link=f"/organisations/{org.id}", now=now)
 
 
 # ----------------------------------------------------------------- members
