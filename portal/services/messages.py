@@ -32,15 +32,17 @@ def send(
     locale: str,
     template: str,
     now: datetime | None = None,
+    headers: dict[str, str] | None = None,
     **context: Any,
 ) -> OutboxMail:
     if not has_app_context() and db.info.get("app") is not None:
         with db.info["app"].app_context():
-            return send(db, to=to, locale=locale, template=template, now=now, **context)
+            return send(db, to=to, locale=locale, template=template, now=now,
+                        headers=headers, **context)
     with force_locale(locale):
         tpl = current_app.jinja_env.get_template(f"mail/{template}.txt")
         module = tpl.make_module(context)
         subject = str(getattr(module, "subject", "") or "").strip()
         body = render_template(f"mail/{template}.txt", **context)
     return mail.enqueue(db, to=to, subject=subject, text=body.strip() + "\n",
-                        locale=locale, now=now)
+                        locale=locale, now=now, headers=headers)

@@ -10,10 +10,12 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
+from portal.extensions import csrf
 from portal.i18n import _l
+from portal.models import utcnow
 from portal.search_sync import index_dir
 from portal.services import policy, saved_searches, terminology
-from portal.services.errors import Conflict, PermissionDenied, ValidationFailed
+from portal.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from portal.web.dbsession import get_db
 from portal.web.formtools import apply_errors
 
@@ -105,6 +107,56 @@ def delete_saved(saved_id: int):
         db.commit()
         flash(_l("Saved search deleted."), "success")
     return redirect(url_for("search.saved"))
+
+
+@bp.post("/search/saved/<int:saved_id>/alerts")
+@login_required
+def saved_alerts(saved_id: int):
+    db = get_db()
+    if FlaskForm().validate_on_submit():
+        enabled = request.form.get("alerts") == "on"
+        saved_searches.set_alerts(db, current_user, saved_id, enabled, now=utcnow())
+        db.commit()
+        flash(_l("E-mail alerts are on for this search.") if enabled
+              else _l("E-mail alerts are off for this search."), "success")
+    else:
+        flash(_l("The form had expired. Please try again."), "error")
+    return redirect(url_for("search.saved"))
+
+
+# The link in every alert: no login, the signed token is the credential.
+def _by_token(token: str, resubscribe: bool):
+    db = get_db(write=True)  # a GET that changes something: the link in the mail
+    settings = current_app.config["PORTAL_SETTINGS"]
+    try:
+        if resubscribe:
+            saved = saved_searches.resubscribe_by_token(db, settings, token)
+        else:
+            saved = saved_searches.unsubscribe_by_token(db, settings, token, now=utcnow())
+        db.commit()
+    except (ValidationFailed, NotFound) as exc:
+        db.rollback()
+        return render_template("search/unsubscribe_failed.html", message=exc.message,
+                               expired=isinstance(exc, saved_searches.LinkExpired)), \
+            (404 if isinstance(exc, NotFound) else 400)
+    return render_template("search/unsubscribe.html", saved=saved, token=token,
+                           resubscribed=resubscribe)
+
+
+@bp.get("/saved-searches/unsubscribe/<token>")
+def unsubscribe(token: str):
+    return _by_token(token, resubscribe=False)
+
+
+@bp.post("/saved-searches/unsubscribe/<token>")
+@csrf.exempt  # RFC 8058 one-click: mail clients post here without a form of ours
+def unsubscribe_one_click(token: str):
+    return _by_token(token, resubscribe=False)
+
+
+@bp.post("/saved-searches/unsubscribe/<token>/resubscribe")
+def resubscribe(token: str):  # CSRF-checked: only our own confirmation page posts here
+    return _by_token(token, resubscribe=True)
 
 
 class SynonymForm(FlaskForm):
