@@ -228,7 +228,8 @@ def units_of(db: Session, user: User) -> list[UnitMembership]:
 def unit_members(db: Session, unit: AcademicUnit) -> list[UnitMembership]:
     return list(db.execute(
         select(UnitMembership).join(User, UnitMembership.user_id == User.id)
-        .where(UnitMembership.unit_id == unit.id, User.erased_at.is_(None))
+        .where(UnitMembership.unit_id == unit.id, User.erased_at.is_(None),
+               User.hidden_at.is_(None))
         .order_by(UnitMembership.role, User.display_name)
         .options(selectinload(UnitMembership.user))
     ).scalars())

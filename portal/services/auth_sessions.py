@@ -31,6 +31,9 @@ def start_session(
     db.add(AuthSession(token_hash=_hash(token), user_id=user.id, created_at=now,
                        expires_at=now + lifetime, remember=remember))
     user.last_login_at = now
+    # Retention starts over: the account is visible again and any deletion warning void.
+    user.hidden_at = None
+    user.deletion_warned_at = None
     return token
 
 

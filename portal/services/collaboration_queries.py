@@ -57,7 +57,8 @@ def course_page(db: Session, course: Course) -> CoursePage:
                Opportunity.status.in_(("published", "closed")))
         .order_by(Opportunity.id.desc())
     ).scalars())
-    leaders = [cl.user for cl in course.leaders]
+    # Accounts hidden by retention are not shown to others.
+    leaders = [cl.user for cl in course.leaders if cl.user.hidden_at is None]
     return CoursePage(course, collabs, cases, leaders)
 
 
@@ -136,8 +137,10 @@ def organisation_relationship(db: Session, org: Organisation) -> Relationship:
         for cc in c.courses:
             courses[cc.course.id] = cc.course
         for p in c.participants:
+            # Accounts hidden by retention are not shown to others.
             if p.role in ("supervisor", "external_cosupervisor", "partner_contact",
-                          "course_leader", "staff") and p.user.erased_at is None:
+                          "course_leader", "staff") and p.user.erased_at is None \
+                    and p.user.hidden_at is None:
                 contacts[p.user.id] = p.user
         if c.start_date is not None:
             years[c.start_date.year] = years.get(c.start_date.year, 0) + 1

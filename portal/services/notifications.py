@@ -22,6 +22,8 @@ KINDS: dict[str, Any] = {
     "organisation_verified": _l("%(name)s is verified: you can now publish opportunities."),
     "organisation_rejected": _l("%(name)s could not be verified."),
     "result_reminder": _l("Please record the results of “%(title)s”."),
+    "result_reminder_coordinator": _l("No results have been recorded for “%(title)s”, "
+                                      "which ended on %(end_date)s."),
     "collaboration_completed": _l("“%(title)s” is completed. Thank you!"),
     "course_tagged": _l("“%(title)s” was tagged to the course %(course)s."),
 }

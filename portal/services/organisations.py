@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from itsdangerous.timed import TimestampSigner
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -435,13 +435,18 @@ def add_member(db: Session, org: Organisation, user: User, *, role: str = "membe
 def list_members(db: Session, actor: User | None, org: Organisation
                  ) -> list[OrganisationMembership]:
     """Members with their users; visible to members, coordinators and admins."""
-    if not (_is_verifier(actor) or is_member(db, actor, org)):
+    verifier = _is_verifier(actor)
+    if not (verifier or is_member(db, actor, org)):
         raise PermissionDenied(_l("Only the organisation's members can see who they are."))
+    stmt = (select(OrganisationMembership)
+            .where(OrganisationMembership.organisation_id == org.id)
+            .join(User, OrganisationMembership.user_id == User.id)
+            .where(User.erased_at.is_(None)))
+    if not verifier:
+        # Accounts hidden by retention are shown to coordinators and admins only.
+        stmt = stmt.where(or_(User.hidden_at.is_(None), User.id == actor.id))
     return list(db.execute(
-        select(OrganisationMembership)
-        .where(OrganisationMembership.organisation_id == org.id)
-        .join(User, OrganisationMembership.user_id == User.id)
-        .where(User.erased_at.is_(None))
+        stmt
         .order_by(OrganisationMembership.role, User.display_name)
         .options(selectinload(OrganisationMembership.user))
     ).scalars())
