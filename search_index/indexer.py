@@ -319,5 +319,24 @@ def pending_changes(source, index_dir: str | Path) -> int:
         return int(db.execute(q).scalar_one())
 
 
-__all__ = ["ApplyReport", "Drift", "apply_changes", "drift", "pending_changes", "rebuild",
-           "verify"]
+def compact(index_dir: str | Path, *, lock_timeout: float | None = 60.0) -> bool:
+    """Merge the index in use into one segment, so removed or replaced documents are
+    gone from the files too (Whoosh only marks them deleted). False if there is no index.
+
+    Account erasure calls this after applying its changes: a person's name must not
+    linger in an old segment.
+    """
+    index_dir = Path(index_dir)
+    with state.writer_lock(index_dir, timeout=lock_timeout):
+        if not index_exists(index_dir):
+            return False
+        ix = open_index(index_dir)
+        try:
+            ix.optimize()
+        finally:
+            ix.close()
+    return True
+
+
+__all__ = ["ApplyReport", "Drift", "apply_changes", "compact", "drift", "pending_changes",
+           "rebuild", "verify"]

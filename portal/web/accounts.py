@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, session, url_for
+import io
+from datetime import UTC, datetime
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    send_file,
+    session,
+    url_for,
+)
 from flask_babel import get_locale
-from flask_login import current_user, login_required
+from flask_login import current_user, login_required, logout_user
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length
 
 from portal.i18n import _l
-from portal.services import academic, profiles
-from portal.services.errors import ValidationFailed
+from portal.services import academic, passwords, privacy, profiles
+from portal.services.errors import Conflict, NotFound, ValidationFailed
 from portal.web.dbsession import get_db
 from portal.web.formtools import apply_errors
 from portal.web.formtools import choices as select_choices
@@ -74,7 +93,8 @@ def _render(account_form=None, student_form=None, status=200):
     if student_form is not None:
         student_form.set_units(_student_units(db))
     return render_template("accounts/profile.html", overview=overview,
-                           account_form=account_form, student_form=student_form), status
+                           account_form=account_form, student_form=student_form,
+                           export_form=DataExportForm(formdata=None)), status
 
 
 @bp.get("/profile")
@@ -124,3 +144,83 @@ def update_student():
             flash(_l("Your student profile is saved."), "success")
             return redirect(url_for(".profile"))
     return _render(student_form=form, status=400)
+
+
+# ------------------------------------------------------------ personal-data rights
+class DataExportForm(FlaskForm):
+    """Only the CSRF token: downloading one's data is a POST, not a link to share."""
+
+
+class EraseForm(FlaskForm):
+    # Accounts with a password confirm with it; accounts without one type the word.
+    password = PasswordField(_l("Your password"))
+    confirm_word = StringField(_l("Type ERASE to confirm"))
+
+
+def _erase_word_ok(text: str | None) -> bool:
+    word = (text or "").strip()
+    return bool(word) and word in {"ERASE", str(_l("ERASE"))}
+
+
+@bp.post("/profile/data")
+@login_required
+def export_data():
+    db = get_db()
+    if not DataExportForm().validate_on_submit():
+        flash(_l("The form had expired. Please try again."), "error")
+        return redirect(url_for(".profile"))
+    content = privacy.export_account(db, _me(), current_app.config["PORTAL_SETTINGS"])
+    db.rollback()
+    day = datetime.now(UTC).date().isoformat()
+    response = send_file(io.BytesIO(content), mimetype="application/zip", as_attachment=True,
+                         download_name=f"samspill-my-data-{day}.zip", max_age=0)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _render_erase(form, status=200):
+    return render_template("accounts/erase.html", form=form,
+                           has_password=_me().password_hash is not None), status
+
+
+@bp.get("/profile/erase")
+@login_required
+def erase_form():
+    return _render_erase(EraseForm(formdata=None))
+
+
+@bp.post("/profile/erase")
+@login_required
+def erase():
+    db = get_db()
+    form = EraseForm()
+    me = _me()
+    if not form.validate_on_submit():
+        return _render_erase(form, 400)
+    if me.password_hash is not None:
+        if not passwords.verify_password(me.password_hash, form.password.data or ""):
+            form.password.errors = [*form.password.errors,
+                                    _l("That is not your password. Nothing was erased.")]
+            return _render_erase(form, 400)
+    elif not _erase_word_ok(form.confirm_word.data):
+        form.confirm_word.errors = [*form.confirm_word.errors,
+                                    _l("Type the word ERASE to confirm. Nothing was erased.")]
+        return _render_erase(form, 400)
+    user_id = me.id
+    # Erasure runs in its own transaction, so this request's must not hold the write lock;
+    # committing (nothing) ends it without expiring the loaded user, whose language the
+    # messages below still read.
+    db.commit()
+    try:
+        privacy.erase_account(current_app.extensions["portal.sessionmaker"],
+                              current_app.config["PORTAL_SETTINGS"], user_id)
+    except (Conflict, NotFound) as exc:
+        apply_errors(form, exc)
+        return _render_erase(form, 409)
+    logout_user()
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    flash(_l("Your account has been erased. Thank you for using Samspill."), "success")
+    return redirect(url_for("core.index"))
