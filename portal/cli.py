@@ -130,8 +130,19 @@ def serve(host: str, port: int, threads: int, demo: bool) -> None:
 
     # Bring the search index up to date (built on first start) before serving.
     apply_pending(app, lock_timeout=60)
+    scheduler = None
+    if settings.scheduler:
+        from portal.jobs import Scheduler
+
+        # Behind the database lease: of several serve/worker processes one runs the jobs.
+        scheduler = Scheduler(app)
+        scheduler.start()
     click.echo(f"Samspill on http://{host}:{port}/ (data in {settings.data_dir})")
-    waitress.serve(app, host=host, port=port, threads=threads, ident="samspill")
+    try:
+        waitress.serve(app, host=host, port=port, threads=threads, ident="samspill")
+    finally:
+        if scheduler is not None:
+            scheduler.stop(wait=False)
 
 
 def _register_feature_commands() -> None:

@@ -23,7 +23,7 @@ def _wait_for_health(url: str, proc: subprocess.Popen, timeout: float = 240) -> 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"server exited: {proc.stdout.read()}")
+            raise AssertionError(f"server exited: {proc.log_path.read_text()}")
         try:
             with urllib.request.urlopen(url, timeout=5) as r:
                 return json.loads(r.read())
@@ -40,8 +40,13 @@ def test_serve_on_empty_data_dir(tmp_path, demo):
     args = [sys.executable, "-m", "portal", "serve", "--port", str(port)]
     if demo:
         args += ["--demo"]
-    proc = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    # Output to a file: an unread pipe fills up and blocks the server once it logs a lot
+    # (the scheduler's first job runs on the demo data do).
+    log_path = tmp_path / "serve.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=log,
+                                stderr=subprocess.STDOUT, text=True)
+    proc.log_path = log_path
     try:
         health = _wait_for_health(f"http://127.0.0.1:{port}/healthz", proc)
         assert health["status"] == "ok"

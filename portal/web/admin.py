@@ -1,8 +1,8 @@
-"""Administration: users and their roles."""
+"""Administration: users and their roles; the scheduled jobs and undeliverable e-mail."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField
@@ -10,8 +10,8 @@ from wtforms.validators import DataRequired
 
 from portal.i18n import _l
 from portal.models.vocab import ROLES
-from portal.services import accounts, roles
-from portal.services.errors import Conflict, ValidationFailed
+from portal.services import accounts, job_runs, mail, policy, roles
+from portal.services.errors import Conflict, PermissionDenied, ValidationFailed
 from portal.web.dbsession import get_db
 from portal.web.formtools import choices as select_choices
 from portal.web.labels import choices, label
@@ -90,3 +90,63 @@ def grant(user_id: int):
 @login_required
 def revoke(user_id: int):
     return _change(user_id, grant=False)
+
+
+# ---------------------------------------------------------------- jobs
+def _require_admin():
+    if not policy.is_admin(_me()):
+        raise PermissionDenied(_l("Only administrators can see and run the scheduled jobs."))
+
+
+@bp.get("/jobs")
+@login_required
+def jobs():
+    from portal.jobs import JOBS
+
+    _require_admin()
+    db = get_db()
+    statuses = {s.name: s for s in job_runs.statuses(db, [j.name for j in JOBS])}
+    rows = [(job, statuses[job.name]) for job in JOBS]
+    return render_template("admin/jobs.html", rows=rows,
+                           failures=job_runs.recent_failures(db, limit=20),
+                           failed_mail=mail.failed_messages(db, limit=50))
+
+
+@bp.post("/jobs/<name>/run")
+@login_required
+def run_job(name: str):
+    from portal.jobs import JobBusy, get_job
+    from portal.jobs import run_job as run
+
+    _require_admin()
+    get_job(name)  # unknown: 404
+    # The job writes in transactions of its own; end this request's first
+    # (SQLite has one writer at a time, and this request would be holding it).
+    get_db().commit()
+    try:
+        result = run(current_app._get_current_object(), name, trigger="manual")
+    except JobBusy as exc:
+        flash(exc.message, "error")
+        return redirect(url_for(".jobs"))
+    counts = ", ".join(f"{k}: {v}" for k, v in result.counts.items()) or _l("nothing to do")
+    if result.outcome == "ok":
+        flash(_l("%(job)s ran (%(counts)s).", job=name, counts=counts), "success")
+    else:
+        flash(_l("%(job)s failed: %(error)s", job=name, error=result.error or ""), "error")
+    return redirect(url_for(".jobs"))
+
+
+@bp.post("/mail/<int:mail_id>/requeue")
+@login_required
+def requeue_mail(mail_id: int):
+    _require_admin()
+    db = get_db()
+    try:
+        message = mail.requeue(db, mail_id)
+        db.commit()
+    except Conflict as exc:
+        db.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for(".jobs"))
+    flash(_l("The e-mail to %(to)s will be sent again.", to=message.to_addr), "success")
+    return redirect(url_for(".jobs"))

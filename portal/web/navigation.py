@@ -34,6 +34,7 @@ _ITEMS = [
     ("search.terminology_page", _l("Terminology"), ("coordinator", "admin")),
     ("indicators.dashboard", _l("Indicators"), ("coordinator", "admin", "staff")),
     ("admin.users", _l("Users and roles"), ("admin",)),
+    ("admin.jobs", _l("Jobs"), ("admin",)),
 ]
 
 
