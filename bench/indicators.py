@@ -3,6 +3,8 @@
     python bench/indicators.py                      # 1,000,000 events
     python bench/indicators.py --events 100000      # smaller
     python bench/indicators.py --pg postgresql://postgres@127.0.0.1:5432/test
+    python bench/indicators.py --events 200000 --profile   # + seconds per indicator
+    python bench/indicators.py --events 100000 --dump out.json  # results, to diff two engines
 
 Builds a deterministic (seeded) synthetic ``collaboration_event`` log over five
 academic years (2020/21 … 2024/25) with plausible dimension snapshots and the
@@ -204,6 +206,22 @@ def time_compute(url: str, repeat: int = 2) -> tuple[float, dict]:
     return best, result
 
 
+def profile(url: str, label: str, repeat: int = 2) -> None:
+    """Best-of-``repeat`` seconds per indicator, each computed on its own as compute() does."""
+    engine = create_engine(url)
+    best: dict[str, float] = {}
+    for _ in range(repeat):
+        with Session(engine) as db:
+            req = indicators.make_request(db, **PERIOD, by=BY)
+            for ind in indicators.INDICATORS:
+                t = time.perf_counter()
+                indicators.compute_indicator(db, ind, req)
+                best[ind.id] = min(best.get(ind.id, float("inf")), time.perf_counter() - t)
+    engine.dispose()
+    cells = "  ".join(f"{k} {v:.2f}" for k, v in best.items())
+    print(f"{label} profile (s): {cells}  sum {sum(best.values()):.2f}")
+
+
 DUCK_SQL = """
 WITH e AS (SELECT * FROM ev WHERE occurred_at >= ? AND occurred_at < ?)
 SELECT partner_sector, faculty, form,
@@ -289,6 +307,10 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--pg", default=os.environ.get("BENCH_PG_URL",
                                                    "postgresql://postgres@127.0.0.1:5432/test"))
+    ap.add_argument("--profile", action="store_true",
+                    help="also print the seconds each indicator takes, per database")
+    ap.add_argument("--dump", metavar="PATH",
+                    help="write the SQLite and PostgreSQL results (less generated_at) as JSON")
     args = ap.parse_args()
     print(f"cores: {os.cpu_count()}  events: {args.events:,}  period: 2024/25  by: {BY}")
     t = time.perf_counter()
@@ -304,6 +326,8 @@ def main() -> None:
         print(f"sqlite     load: {time.perf_counter() - t:6.1f} s")
         secs, sqlite_result = time_compute(url)
         print(f"sqlite     compute (A2-1..A2-10, {BY}): {secs:6.2f} s")
+        if args.profile:
+            profile(url, "sqlite    ")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -329,10 +353,18 @@ def main() -> None:
             print(f"postgresql load: {time.perf_counter() - t:6.1f} s")
             secs, pg_result = time_compute(url)
             print(f"postgresql compute (A2-1..A2-10, {BY}): {secs:6.2f} s")
+            if args.profile:
+                profile(url, "postgresql")
         finally:
             with admin.begin() as conn:
                 conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
             admin.dispose()
+
+    if args.dump:
+        out = {name: {"last_event_id": r["meta"]["last_event_id"], "indicators": r["indicators"]}
+               for name, r in (("sqlite", sqlite_result), ("postgresql", pg_result)) if r}
+        Path(args.dump).write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
+        print(f"results written to {args.dump}")
 
     try:
         load, secs, ref = duck_reference(rows)

@@ -33,12 +33,26 @@ General rules
 * **Shape**: each indicator has several *measures*; every row carries the
   breakdown dimensions, ``"measure"`` and ``"value"``. With no breakdown, an
   indicator has one row per measure holding the total.
+
+How it runs
+-----------
+
+One statement per indicator: its count and sum measures are aggregates over a
+single pass over the period's events, each FILTERed by its measure's condition
+(a median is one more query, a histogram). The look-backs about a partner (its
+first start, recurring partners, partners with two staff contacts) are sets
+aggregated once in the statement (CTEs) and looked up per event, not asked per
+event by a correlated subquery, which would visit a busy partner's whole history
+for each of its events; the look-backs about one collaboration (a result, an
+impact story, an untagging) stay correlated, each answered by an index. Every
+look-back reads only events with ``id <= last_event_id``.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -58,7 +72,9 @@ from sqlalchemy import (
     true,
     union_all,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.functions import FunctionElement
 
 from portal.i18n import _l
 from portal.models import AcademicUnit, CollaborationEvent
@@ -113,7 +129,11 @@ class Request:
     start: datetime  # UTC, inclusive
     end: datetime    # UTC, exclusive
     generated_at: datetime
+    dialect: str = "sqlite"  # the database's, for the few look-backs written per dialect
     window_start: datetime = field(init=False)  # rolling three years ending at ``end``
+    # Look-back sets (CTEs) built once per request, so that one statement that needs a
+    # set twice refers to one CTE rather than carrying two copies of it.
+    ctes: dict[str, Any] = field(init=False, default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         to = self.date_to
@@ -187,7 +207,8 @@ def make_request(db: Session, *, date_from, date_to, by=None, unit: str | None =
         seen = newest
     return Request(start_day, end_day, keys, code, seen, _oslo_midnight(start_day),
                    _oslo_midnight(end_day + timedelta(days=1)),
-                   (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0))
+                   (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0),
+                   db.get_bind().dialect.name)
 
 
 def _unit_known(db: Session, code: str) -> bool:
@@ -250,7 +271,10 @@ def _f(ev, key):
 class Measure:
     name: str
     where: Callable[[Any, Request], Any]          # (event alias, request) → condition
-    value: Callable[[Any, Request], Any]          # aggregate expression, or the value for a median
+    # The aggregate over the matching events (count or sum, left NULL-able: the engine
+    # adds the measure's condition as a FILTER and turns an empty sum into 0), or for a
+    # median the per-event value.
+    value: Callable[[Any, Request], Any]
     kind: str = "agg"                             # agg | median
     detail: bool = True
 
@@ -270,6 +294,10 @@ class Indicator:
     definition: str
     measures: tuple[Measure, ...]
     shares: tuple[Share, ...] = ()
+    # A plain condition that every measure's condition implies: the events the one
+    # pass reads (each measure still filters its own). Without it the pass reads the
+    # events meeting any measure's condition, look-ups and all.
+    scope: Callable[[Any, Request], Any] | None = None
 
 
 def _count_collabs(ev, req):
@@ -289,7 +317,36 @@ def _count_events(ev, req):
 
 
 def _sum(expr_fn):
-    return lambda ev, req: func.coalesce(func.sum(expr_fn(ev)), 0)
+    return lambda ev, req: func.sum(expr_fn(ev))
+
+
+class _unindexed(FunctionElement):
+    """The column as it is, but on SQLite written ``+col`` so that the planner does not
+    drive a query from an index on it. ``organisation_id IN (<set of partners>)`` is
+    otherwise read through the organisation index: every event of those partners ever,
+    instead of the period's events."""
+
+    inherit_cache = True
+
+    def __init__(self, col):
+        super().__init__(col)
+        self.type = col.type
+
+
+@compiles(_unindexed)
+def _compile_unindexed(element, compiler, **kw):
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(_unindexed, "sqlite")
+def _compile_unindexed_sqlite(element, compiler, **kw):
+    return "+" + compiler.process(element.clauses, **kw)
+
+
+def _cte(req: Request, name: str, build: Callable[[], Any]):
+    if name not in req.ctes:
+        req.ctes[name] = build().cte(name)
+    return req.ctes[name]
 
 
 # A2-1 ------------------------------------------------------------------------
@@ -310,17 +367,24 @@ def _placement_credit(ev, req):
 # A2-3 ------------------------------------------------------------------------
 def _case_tagged(ev, req):
     """An industry case tagged to a course (instance), with a partner, not untagged since."""
-    later = aliased(E)
-    same_target = or_(
-        and_(ev.collaboration_id.is_not(None), later.collaboration_id == ev.collaboration_id),
-        and_(ev.collaboration_id.is_(None), later.collaboration_id.is_(None),
-             later.opportunity_id == ev.opportunity_id))
-    untagged = exists().where(later.type == "course_untagged", later.id > ev.id,
-                              _seen(later, req), later.course_id == ev.course_id, same_target,
+    def untagged(same_target):
+        later = aliased(E)
+        return exists().where(later.type == "course_untagged", later.id > ev.id,
+                              _seen(later, req), later.course_id == ev.course_id,
                               func.coalesce(_s(later, "semester"), "")
-                              == func.coalesce(_s(ev, "semester"), ""))
+                              == func.coalesce(_s(ev, "semester"), ""),
+                              *same_target(later))
+
+    # The target is the collaboration, or the opportunity when the tag has none. One
+    # look-up per kind of target, each an equality an index answers, rather than one
+    # look-up whose OR of both matches no index.
+    by_collab = untagged(lambda later: (later.collaboration_id == ev.collaboration_id,))
+    by_opp = untagged(lambda later: (later.collaboration_id.is_(None),
+                                     later.opportunity_id == ev.opportunity_id))
+    untagged_since = or_(and_(ev.collaboration_id.is_not(None), by_collab),
+                         and_(ev.collaboration_id.is_(None), by_opp))
     return and_(ev.type == "course_tagged", ev.form == "industry_case",
-                ev.organisation_id.is_not(None), ~untagged)
+                ev.organisation_id.is_not(None), ~untagged_since)
 
 
 def _course_instance(ev, req):
@@ -347,15 +411,33 @@ def _partner_active(ev, req):
     return and_(ev.type.in_(COLLABORATION_TYPES), ev.organisation_id.is_not(None))
 
 
+def _first_starts(req):
+    """Per partner, the id of its first start event ever (seen): the earliest
+    ``occurred_at``, the lowest id among events at that moment.
+
+    Aggregated once per request (a GROUP BY over the start events, then the events at
+    each partner's first moment) instead of asking, for every start event in the
+    period, whether the partner had an earlier one: that look-back visits all of a
+    busy partner's earlier events for each of its events."""
+    def build():
+        s = aliased(E)
+        first_at = (select(s.organisation_id.label("org"), func.min(s.occurred_at).label("at"))
+                    .where(s.type.in_(START_TYPES), _seen(s, req), s.organisation_id.is_not(None))
+                    .group_by(s.organisation_id).subquery("first_at"))
+        t = aliased(E)
+        return (select(func.min(t.id).label("id"))
+                .join_from(t, first_at, and_(t.organisation_id == first_at.c.org,
+                                             t.occurred_at == first_at.c.at))
+                .where(t.type.in_(START_TYPES), _seen(t, req))
+                .group_by(t.organisation_id))
+    return _cte(req, "first_start", build)
+
+
 def _first_start(ev, req):
     """A start event that is the partner's first collaboration ever (seen events)."""
-    earlier = aliased(E)
-    before = exists().where(earlier.type.in_(START_TYPES), _seen(earlier, req),
-                            earlier.organisation_id == ev.organisation_id,
-                            or_(earlier.occurred_at < ev.occurred_at,
-                                and_(earlier.occurred_at == ev.occurred_at,
-                                     earlier.id < ev.id)))
-    return and_(ev.type.in_(START_TYPES), ev.organisation_id.is_not(None), ~before)
+    first = _first_starts(req)
+    return and_(ev.type.in_(START_TYPES), ev.organisation_id.is_not(None),
+                ev.id.in_(select(first.c.id)))
 
 
 def _door_opened(ev, req):
@@ -363,16 +445,19 @@ def _door_opened(ev, req):
 
 
 def _recurring_orgs(req):
-    r = aliased(E)
-    return (select(r.organisation_id)
-            .where(r.type.in_(START_TYPES), _seen(r, req), r.organisation_id.is_not(None),
-                   r.occurred_at >= req.window_start, r.occurred_at < req.end)
-            .group_by(r.organisation_id)
-            .having(func.count(distinct(r.collaboration_id)) >= 2))
+    def build():
+        r = aliased(E)
+        return (select(r.organisation_id.label("org"))
+                .where(r.type.in_(START_TYPES), _seen(r, req), r.organisation_id.is_not(None),
+                       r.occurred_at >= req.window_start, r.occurred_at < req.end)
+                .group_by(r.organisation_id)
+                .having(func.count(distinct(r.collaboration_id)) >= 2))
+    return _cte(req, "recurring_org", build)
 
 
 def _recurring(ev, req):
-    return and_(_partner_active(ev, req), ev.organisation_id.in_(_recurring_orgs(req)))
+    return and_(_partner_active(ev, req),
+                _unindexed(ev.organisation_id).in_(select(_recurring_orgs(req).c.org)))
 
 
 # A2-7 -------------------------------------------------------------------------
@@ -405,29 +490,59 @@ def _completed(ev, req):
 
 
 # A2-9 -------------------------------------------------------------------------
+def _participant_keys(req):
+    """(organisation_id, person key) from the first MAX_KEYS_PER_ROLE entries of each
+    staff role's list in ``participant_keys``, in one pass over the events.
+
+    The same pairs as reading ``participant_keys.<role>[i]`` for every role and i (a
+    list that is not a list, or not under an object, gives none), but each event's JSON
+    is read once instead of once per (role, i); the JSON functions that list an
+    array's entries differ per database."""
+    c = aliased(E)
+    where = (c.type.in_(("collaboration_agreed", "collaboration_recorded")), _seen(c, req),
+             c.organisation_id.is_not(None), c.occurred_at >= req.window_start,
+             c.occurred_at < req.end)
+    if req.dialect == "postgresql":
+        keys = c.data["participant_keys"]
+        roles = (func.json_each(case((func.json_typeof(keys) == "object", keys)))
+                 .table_valued("key", "value").lateral("role"))
+        items = (func.json_array_elements_text(
+                    case((func.json_typeof(roles.c.value) == "array", roles.c.value)))
+                 .table_valued("value", with_ordinality="n").render_derived().lateral("item"))
+        return (select(c.organisation_id.label("org"), items.c.value.label("k"))
+                .select_from(c).join(roles, true()).join(items, true())
+                .where(*where, roles.c.key.in_(STAFF_ROLES), items.c.n <= MAX_KEYS_PER_ROLE,
+                       items.c.value.is_not(None)))
+    # SQLite: json_each in FROM sees the tables before it.
+    roles = func.json_each(c.data, "$.participant_keys").table_valued(
+        "key", "value", "type").alias("role")
+    items = func.json_each(roles.c.value).table_valued("key", "value").alias("item")
+    return (select(c.organisation_id.label("org"), cast(items.c.value, String).label("k"))
+            .select_from(c).join(roles, true()).join(items, true())
+            .where(*where, roles.c.key.in_(STAFF_ROLES), roles.c.type == "array",
+                   items.c.key < MAX_KEYS_PER_ROLE, items.c.value.is_not(None)))
+
+
 def _staff_contacts(req):
-    """(organisation_id, person key) of staff in a partner's collaborations, 3 years."""
-    branches = []
-    for role in STAFF_ROLES:
-        for i in range(MAX_KEYS_PER_ROLE):
-            c = aliased(E)
-            key = c.data[("participant_keys", role, i)].as_string()
-            branches.append(select(c.organisation_id.label("org"), key.label("k")).where(
-                c.type.in_(("collaboration_agreed", "collaboration_recorded")), _seen(c, req),
-                c.organisation_id.is_not(None), c.occurred_at >= req.window_start,
-                c.occurred_at < req.end, key.is_not(None)))
-    p = aliased(E)
-    branches.append(select(p.organisation_id.label("org"), p.subject_key.label("k")).where(
-        p.type == "participant_added", _s(p, "role").in_(STAFF_ROLES), _seen(p, req),
-        p.organisation_id.is_not(None), p.subject_key.is_not(None),
-        p.occurred_at >= req.window_start, p.occurred_at < req.end))
-    contacts = union_all(*branches).subquery()
-    return (select(contacts.c.org).group_by(contacts.c.org)
-            .having(func.count(distinct(contacts.c.k)) >= 2))
+    """Partners with ≥2 distinct staff contacts (person keys) in their collaborations
+    in the rolling three years."""
+    def build():
+        p = aliased(E)
+        added = select(p.organisation_id.label("org"), p.subject_key.label("k")).where(
+            p.type == "participant_added", _s(p, "role").in_(STAFF_ROLES), _seen(p, req),
+            p.organisation_id.is_not(None), p.subject_key.is_not(None),
+            p.occurred_at >= req.window_start, p.occurred_at < req.end)
+        # Distinct pairs first: a hashed DISTINCT and a plain count, where
+        # count(DISTINCT k) per partner would sort all the pairs.
+        contacts = union_all(_participant_keys(req), added).subquery("contact")
+        pairs = select(contacts.c.org, contacts.c.k).distinct().subquery("pair")
+        return select(pairs.c.org).group_by(pairs.c.org).having(func.count() >= 2)
+    return _cte(req, "broad_org", build)
 
 
 def _broad(ev, req):
-    return and_(_partner_active(ev, req), ev.organisation_id.in_(_staff_contacts(req)))
+    return and_(_partner_active(ev, req),
+                _unindexed(ev.organisation_id).in_(select(_staff_contacts(req).c.org)))
 
 
 # A2-10 ------------------------------------------------------------------------
@@ -456,7 +571,8 @@ INDICATORS: tuple[Indicator, ...] = (
          Measure("credit_bearing_students", _placement_credit,
                  _sum(lambda ev: _i(ev, "students")), detail=False),
          Measure("ects", _placement_credit,
-                 _sum(lambda ev: _i(ev, "students") * _f(ev, "ects")), detail=False))),
+                 _sum(lambda ev: _i(ev, "students") * _f(ev, "ects")), detail=False)),
+        scope=_placement_started),
     Indicator(
         "A2-3", "Course-integrated partner projects", "course instances, teams, students",
         "Industry cases with a partner tagged to a course in the period (course_tagged of form "
@@ -468,7 +584,8 @@ INDICATORS: tuple[Indicator, ...] = (
          Measure("teams", _case_tagged, _sum(lambda ev: _i(ev, "teams_count")), detail=False),
          Measure("students_reached", _case_tagged,
                  _sum(lambda ev: _i(ev, "students_reached")), detail=False),
-         Measure("eit_villages", _village, _count_collabs))),
+         Measure("eit_villages", _village, _count_collabs)),
+        scope=lambda ev, req: ev.type.in_(("course_tagged", "partner_joined_village"))),
     Indicator(
         "A2-4", "Recorded activities by form", "count; participants",
         "Directly recorded activities documented in the period (collaboration_recorded of "
@@ -502,7 +619,8 @@ INDICATORS: tuple[Indicator, ...] = (
          Measure("new", _first_start, _count_orgs),
          Measure("door_opened", _door_opened, _count_orgs),
          Measure("recurring", _recurring, _count_orgs)),
-        (Share("share_new", "new", "active"), Share("share_recurring", "recurring", "active"))),
+        (Share("share_new", "new", "active"), Share("share_recurring", "recurring", "active")),
+        scope=_partner_active),
     Indicator(
         "A2-7", "Matching funnel", "counts, rates, days",
         "published = distinct opportunities published in the period; applications = "
@@ -524,7 +642,9 @@ INDICATORS: tuple[Indicator, ...] = (
          Measure("median_days_to_match", lambda ev, req: ev.type == "application_accepted",
                  lambda ev, req: _i(ev, "days_to_match"), kind="median", detail=False)),
         (Share("match_rate", "matches", "applications"),
-         Share("fill_rate", "places_filled", "places_offered"))),
+         Share("fill_rate", "places_filled", "places_offered")),
+        scope=lambda ev, req: ev.type.in_(("opportunity_published", "application_submitted",
+                                           "application_accepted", "collaboration_completed"))),
     Indicator(
         "A2-8", "Documentation rate", "share",
         "Collaborations completed in the period (collaboration_completed, or a recorded "
@@ -538,7 +658,8 @@ INDICATORS: tuple[Indicator, ...] = (
                  lambda ev, req: and_(_completed(ev, req), _has_story(ev, req)),
                  _count_collabs)),
         (Share("share_with_result", "with_result", "completed"),
-         Share("share_with_impact_story", "with_impact_story", "completed"))),
+         Share("share_with_impact_story", "with_impact_story", "completed")),
+        scope=_completed),
     Indicator(
         "A2-9", "Relationship breadth", "share",
         "Of the partners active in the period (A2-6), those with ≥2 distinct staff contacts "
@@ -548,7 +669,8 @@ INDICATORS: tuple[Indicator, ...] = (
         "participant_added in one of those roles.",
         (Measure("partners", _partner_active, _count_orgs),
          Measure("with_two_staff_contacts", _broad, _count_orgs)),
-        (Share("share_with_two_staff_contacts", "with_two_staff_contacts", "partners"),)),
+        (Share("share_with_two_staff_contacts", "with_two_staff_contacts", "partners"),),
+        scope=_partner_active),
     Indicator(
         "A2-10", "Outcomes", "count",
         "Distinct collaborations with an outcome dated in the period (result_recorded of type "
@@ -556,7 +678,8 @@ INDICATORS: tuple[Indicator, ...] = (
         "result type.",
         tuple(Measure(t, lambda ev, req, t=t: and_(_outcome(ev, req),
                                                    _s(ev, "result_type") == t),
-                      _count_collabs) for t in OUTCOME_RESULTS)),
+                      _count_collabs) for t in OUTCOME_RESULTS),
+        scope=_outcome),
 )
 BY_ID = {i.id: i for i in INDICATORS}
 
@@ -588,30 +711,87 @@ def _median(hist: list[tuple[int, int]]) -> float | int | None:
     return _number(sum(out) / 2)
 
 
-def _measure_rows(db: Session, ind: Indicator, m: Measure, req: Request) -> dict[tuple, Any]:
+def _median_rows(db: Session, m: Measure, req: Request) -> dict[tuple, Any]:
     dims = _dims(E, req)
-    base = and_(_in_scope(E, req), m.where(E, req))
-    if m.kind == "median":
-        val = m.value(E, req).label("v")
-        stmt = (select(*dims, val, func.count().label("n")).where(base)
-                .group_by(*[d for d in dims], val))
-        hist: dict[tuple, list] = defaultdict(list)
-        for row in db.execute(stmt):
-            hist[tuple(row[:len(dims)])].append((row.v, row.n))
-        return {k: _median(h) for k, h in hist.items()}
-    stmt = select(*dims, m.value(E, req).label("v")).where(base)
+    val = m.value(E, req).label("v")
+    stmt = (select(*dims, val, func.count().label("n"))
+            .where(_in_scope(E, req), m.where(E, req))
+            .group_by(*dims, val))
+    hist: dict[tuple, list] = defaultdict(list)
+    for row in db.execute(stmt):
+        hist[tuple(row[:len(dims)])].append((row.v, row.n))
+    return {k: _median(h) for k, h in hist.items()}
+
+
+def _agg_rows(db: Session, ind: Indicator, req: Request) -> dict[str, dict[tuple, Any]]:
+    """All of an indicator's count and sum measures from one pass over the period's events,
+    each measure's aggregate filtered by its own condition, instead of one query (and one
+    pass) per measure. A group that no event of a measure falls in gets 0 for it, as it
+    did when the measure's own query had no row for the group; a group that no event of
+    any measure falls in is left out, as it was then."""
+    measures = [m for m in ind.measures if m.kind == "agg"]
+    if not measures:
+        return {}
+    dims = _dims(E, req)
+    conds: dict[Callable, Any] = {}
+    for m in measures:
+        if m.where not in conds:
+            conds[m.where] = m.where(E, req)
+    shared = len(conds) == 1  # one condition: a plain WHERE, no FILTER
+    cols = []
+    for i, m in enumerate(measures):
+        agg = m.value(E, req)
+        if not shared:
+            agg = agg.filter(conds[m.where])
+        cols.append(func.coalesce(agg, 0).label(f"v{i}"))
+    any_measure = or_(*conds.values())
+    if shared or ind.scope is None:
+        scope = any_measure
+    elif ind.scope in conds:  # a measure's own condition: the groups are the same
+        scope = any_measure = conds[ind.scope]
+    else:
+        scope = ind.scope(E, req)
+    stmt = select(*dims, *cols).where(_in_scope(E, req), scope)
     if dims:
         stmt = stmt.group_by(*dims)
-    return {tuple(row[:len(dims)]): _number(row.v) for row in db.execute(stmt)}
+        if scope is not any_measure:
+            stmt = stmt.having(func.count().filter(any_measure) > 0)
+    out: dict[str, dict[tuple, Any]] = {m.name: {} for m in measures}
+    n = len(dims)
+    for row in db.execute(stmt):
+        key = tuple(row[:n])
+        for m, v in zip(measures, row[n:], strict=True):
+            out[m.name][key] = _number(v)
+    return out
 
 
 def _sort_key(key: tuple) -> tuple:
     return tuple((v is None, str(v) if v is not None else "") for v in key)
 
 
+@contextmanager
+def _without_jit(db: Session, req: Request):
+    """PostgreSQL compiles a statement to machine code (JIT) when its estimated cost is
+    high, and the estimates of these statements are high (A2-9's JSON set-returning
+    functions alone are guessed at thousands of rows per event): the compiling then takes
+    longer than the aggregation (up to ~1 s a statement on a million events). Turned off
+    for the engine's statements only, in this transaction, and put back after; after an
+    error the rollback puts it back."""
+    if req.dialect != "postgresql":
+        yield
+        return
+    before = db.execute(select(func.current_setting("jit"),
+                               func.set_config("jit", "off", true()))).first()[0]
+    yield
+    db.execute(select(func.set_config("jit", before, true())))
+
+
 def compute_indicator(db: Session, ind: Indicator, req: Request) -> list[dict]:
-    values: dict[str, dict[tuple, Any]] = {m.name: _measure_rows(db, ind, m, req)
-                                           for m in ind.measures}
+    with _without_jit(db, req):
+        values = _agg_rows(db, ind, req)
+        for m in ind.measures:
+            if m.kind == "median":
+                values[m.name] = _median_rows(db, m, req)
     keys = set().union(*[v.keys() for v in values.values()]) if values else set()
     if not req.by:
         keys = {()}
@@ -664,22 +844,24 @@ def detail_rows(db: Session, req: Request, indicators: Sequence[str] | None = No
     ids and snapshot dimensions only, never a name or a person key. ``indicators``
     limits the rows to those ids (the dashboard's drill-down)."""
     out = []
-    for ind in ([BY_ID[i] for i in indicators] if indicators else INDICATORS):
-        for m in ind.measures:
-            if not m.detail:
-                continue
-            stmt = (select(E.id, E.type, E.occurred_at, E.collaboration_id, E.opportunity_id,
-                           E.organisation_id, E.form, E.partner_sector, E.partner_size,
-                           E.partner_nace, E.partner_country, E.faculty, E.department, E.unit,
-                           E.course, E.programme, E.study_level)
-                    .where(_in_scope(E, req), m.where(E, req)).order_by(E.id))
-            for r in db.execute(stmt):
-                out.append(dict(zip(DETAIL_COLUMNS, (
-                    ind.id, m.name, r.id, r.type, r.occurred_at.astimezone(OSLO).date().isoformat(),
-                    r.collaboration_id, r.opportunity_id, r.organisation_id, r.form,
-                    r.partner_sector, r.partner_size, r.partner_nace, r.partner_country,
-                    r.faculty, r.department, r.unit, r.course, r.programme, r.study_level),
-                    strict=True)))
+    with _without_jit(db, req):
+        for ind in ([BY_ID[i] for i in indicators] if indicators else INDICATORS):
+            for m in ind.measures:
+                if not m.detail:
+                    continue
+                stmt = (select(E.id, E.type, E.occurred_at, E.collaboration_id, E.opportunity_id,
+                               E.organisation_id, E.form, E.partner_sector, E.partner_size,
+                               E.partner_nace, E.partner_country, E.faculty, E.department,
+                               E.unit, E.course, E.programme, E.study_level)
+                        .where(_in_scope(E, req), m.where(E, req)).order_by(E.id))
+                for r in db.execute(stmt):
+                    out.append(dict(zip(DETAIL_COLUMNS, (
+                        ind.id, m.name, r.id, r.type,
+                        r.occurred_at.astimezone(OSLO).date().isoformat(),
+                        r.collaboration_id, r.opportunity_id, r.organisation_id, r.form,
+                        r.partner_sector, r.partner_size, r.partner_nace, r.partner_country,
+                        r.faculty, r.department, r.unit, r.course, r.programme,
+                        r.study_level), strict=True)))
     return out
 
 
