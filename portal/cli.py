@@ -120,6 +120,9 @@ def serve(host: str, port: int, threads: int, demo: bool) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # Idempotent: an empty data dir is migrated, a current one is left alone.
     migrate.upgrade(settings.database_url)
+    from portal import logs
+
+    logs.to_terminal()
     app = make_app()
     if demo:
         from portal.services.demo import seed_demo

@@ -41,13 +41,14 @@ def configure(settings: Settings) -> None:
     _handler = logging.FileHandler(path, encoding="utf-8", delay=True)
     _handler.setFormatter(logging.Formatter(_FORMAT))
     logger.addHandler(_handler)
-    # Flask adds its stderr handler only when a logger has none; keep it for the operator.
-    from flask.logging import default_handler
-
-    if default_handler not in logger.handlers:
-        logger.addHandler(default_handler)
     if logger.level == logging.NOTSET:
         logger.setLevel(logging.INFO)
+
+
+def to_terminal() -> None:
+    """Long-running commands (serve, worker) also log to stderr, through the root
+    logger so that waitress and APScheduler share the one handler."""
+    logging.basicConfig(level=logging.INFO, format=_FORMAT)
 
 
 def release() -> None:

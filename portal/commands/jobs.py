@@ -65,6 +65,10 @@ def register(main: click.Group) -> None:
         if all_jobs and not once:
             _fail("--all only goes with --once")
         app, _unit = session_scope()
+        if not once:
+            from portal import logs
+
+            logs.to_terminal()
         if once:
             failed = 0
             with _log_to_file_only():

@@ -44,7 +44,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -59,6 +59,7 @@ from portal.models import (
     Opportunity,
     Organisation,
     User,
+    utcnow,
 )
 from portal.services import academic, accounts, organisations, profiles
 from portal.services import applications as apps
@@ -152,6 +153,9 @@ def seed_demo(factory: sessionmaker[Session], *, settings=None, seed: int = 1,
             return DemoResult(False, seed, scale, counts(db),
                               existing=marker.value if marker else None)
         _Demo(db, random.Random(seed), SCALES[scale]).build()
+        # The demo's people are dated in the past; without a recent login the
+        # retention job would hide (and later erase) the whole demo at once.
+        db.execute(update(User).values(last_login_at=utcnow()))
         db.commit()
         return DemoResult(True, seed, scale, counts(db), _time.monotonic() - started)
     except BaseException:
