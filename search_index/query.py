@@ -384,6 +384,8 @@ class _Snapshot:
         self.generation = self.reader.generation()
         self.leaves = []
         for leaf, offset in self.reader.leaf_readers():
+            if leaf.doc_count_all() == 0:
+                continue  # an index with no segments yet has an empty reader without columns
             seg = leaf.segment()
             key = (seg.segment_id() if seg is not None else id(leaf), offset)
             data = segcache.get(key)

@@ -313,3 +313,16 @@ def test_result_json_form(engine):
 def test_module_search_function(ix):
     r = search(ix, "havbruk", today=TODAY)
     assert {4, 5} <= set(ids(r))
+
+
+def test_an_index_with_no_documents_answers_empty(tmp_path):
+    # A fresh installation: the index exists but nothing is published yet.
+    index_documents(tmp_path, [])
+    empty = SearchEngine(tmp_path)
+    try:
+        for text, kw in (("vannkraft", {}), ("", {"sort": "deadline"}), ("vanlkraft", {}),
+                         ("", {"filters": {"kind": ["thesis_task"]}})):
+            result = empty.search(text, today=TODAY, **kw)
+            assert result.total == 0 and result.hits == []
+    finally:
+        empty.close()
