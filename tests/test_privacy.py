@@ -31,6 +31,7 @@ from portal.models import (
     PersonKey,
     SavedSearch,
     User,
+    utcnow,
 )
 from portal.search_sync import apply_pending
 from portal.services import applications as apps
@@ -494,3 +495,28 @@ def test_an_account_without_a_password_confirms_with_the_word(web, db):
     assert r.status_code == 302
     db.rollback()
     assert db.get(User, user_id).erased_at is not None
+
+
+def test_the_retention_sweep_removes_only_old_uploads_no_application_refers_to(app, db, w,
+                                                                                data_dir):
+    import time
+
+    from portal.services.applications import CV_SUBDIR
+
+    th = thesis(db, w, now=at(0))
+    kept = apps.apply_as_student(db, w.student, th, "Hei", cv=(CV, "cv.pdf", "application/pdf"),
+                                 data_dir=data_dir, now=at(1))
+    db.commit()
+    base = data_dir / CV_SUBDIR
+    referenced = base / kept.cv_stored_name
+    orphan = base / "left-by-a-crash.pdf"
+    young = base / "being-uploaded-now.pdf"
+    for path in (orphan, young):
+        path.write_bytes(CV)
+    two_hours_ago = time.time() - 7200
+    for path in (orphan, referenced):
+        os.utime(path, (two_hours_ago, two_hours_ago))
+
+    assert privacy.sweep_orphan_uploads(_factory(app), _settings(app), utcnow()) == 1
+    assert not orphan.exists() and referenced.exists() and young.exists()
+    assert privacy.sweep_orphan_uploads(_factory(app), _settings(app), utcnow()) == 0

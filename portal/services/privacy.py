@@ -47,7 +47,7 @@ import re
 import tempfile
 import zipfile
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -594,6 +594,39 @@ def _delete_uploads(settings: Settings, stored_names: list[str]) -> int:
         with contextlib.suppress(FileNotFoundError):
             (base / Path(stored).name).unlink()
             n += 1
+    return n
+
+
+def sweep_orphan_uploads(factory: sessionmaker[Session], settings: Settings, now: datetime, *,
+                         min_age: timedelta = timedelta(hours=1)) -> int:
+    """Delete uploaded CVs that no application refers to.
+
+    Files are written before their transaction commits and deleted after the
+    erasure's commit, so a crash in between leaves a file nobody points to;
+    this sweep (run by the retention job) removes them. Young files are left
+    alone: their request may still be committing.
+    """
+    base = Path(settings.data_dir) / CV_SUBDIR
+    if not base.is_dir():
+        return 0
+    cutoff = aware(now).timestamp() - min_age.total_seconds()
+    candidates = {p.name: p for p in base.iterdir()
+                  if p.is_file() and p.stat().st_mtime < cutoff}
+    if not candidates:
+        return 0
+    with factory() as db:
+        referenced = set(db.execute(
+            select(Application.cv_stored_name)
+            .where(Application.cv_stored_name.in_(list(candidates)))
+        ).scalars())
+    n = 0
+    for name, path in candidates.items():
+        if name not in referenced:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                n += 1
+    if n:
+        log.info("removed %d uploaded file(s) that no application refers to", n)
     return n
 
 

@@ -105,6 +105,9 @@ def run(factory: sessionmaker[Session], settings: Settings, now: datetime) -> di
             # One bad account must not stop the rest; the run still fails below.
             log.exception("retention failed for user %s", user_id)
             failed.append(user_id)
+    from portal.services.privacy import sweep_orphan_uploads
+
+    counts["orphan_files"] = sweep_orphan_uploads(factory, settings, now)
     if failed:
         raise RetentionFailures(
             f"retention failed for user(s) {', '.join(map(str, failed))}; done otherwise: "
