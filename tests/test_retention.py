@@ -20,7 +20,7 @@ from portal.services import (
 from tests.helpers import PASSWORD, World, make_user
 
 T0 = datetime(2025, 9, 1, 10, 0, tzinfo=UTC)
-ZERO = {"hidden": 0, "warned": 0, "erased": 0, "kept_last_admin": 0}
+ZERO = {"hidden": 0, "warned": 0, "erased": 0, "kept_last_admin": 0, "orphan_files": 0}
 
 
 def at(days: float) -> datetime:
