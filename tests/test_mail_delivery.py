@@ -553,7 +553,9 @@ def test_eml_files_without_smtp(app, monkeypatch):
     def broken_replace(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(outbox.os, "replace", broken_replace)
+    import portal.files
+
+    monkeypatch.setattr(portal.files.os, "replace", broken_replace)
     counts = outbox.deliver_pending(factory, settings, now=now)
     assert counts["retry"] == 1
     assert sorted(f.name for f in folder.iterdir()) == [f"{i:08d}.eml" for i in ids]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import click
@@ -51,15 +49,9 @@ def register(main: click.Group) -> None:
         with app.app_context(), unit_of_work as db:
             result, content = run_export(db, date_from=date_from, date_to=date_to, by=by,
                                          unit=unit, as_of=as_of, fmt=fmt, detailed=detailed)
-        # Write atomically: a failure leaves no half-written file behind.
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".indicators-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(content)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        from portal.files import write_atomically
+
+        write_atomically(target, content)
         meta = result["meta"]
         click.echo(f"wrote {target} ({fmt}): period {meta['period']['from']}..."
                    f"{meta['period']['to']}, last event {meta['last_event_id']}, "

@@ -28,10 +28,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
 import smtplib
-import tempfile
 import time
 from datetime import datetime, timedelta
 from email.headerregistry import Address
@@ -44,6 +42,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from portal.config import Settings
+from portal.files import write_atomically
 from portal.i18n import _l
 from portal.models import OutboxMail, utcnow
 from portal.services.errors import Conflict, NotFound
@@ -215,18 +214,8 @@ def build_message(mail: OutboxMail, settings: Settings) -> EmailMessage:
 def _write_eml(msg: EmailMessage, mail: OutboxMail, settings: Settings) -> None:
     target_dir = mail_dir(settings)
     target_dir.mkdir(parents=True, exist_ok=True)
-    final = target_dir / f"{mail.id:08d}.eml"
-    # A temporary name of its own: a stale-claim takeover may write the same id.
-    fd, tmp = tempfile.mkstemp(prefix=f".{mail.id:08d}.", suffix=".tmp", dir=target_dir)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(bytes(msg))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, final)  # atomic: a reader never sees half a message
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # A temporary name of its own (write_atomically): a stale-claim takeover may write the same id.
+    write_atomically(target_dir / f"{mail.id:08d}.eml", bytes(msg))
 
 
 class _SmtpLink:

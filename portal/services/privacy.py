@@ -42,9 +42,7 @@ import email.policy
 import io
 import json
 import logging
-import os
 import re
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -56,6 +54,7 @@ from sqlalchemy import JSON, String, Text, and_, cast, delete, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from portal.config import Settings
+from portal.files import write_atomically
 from portal.i18n import _l
 from portal.models import (
     Application,
@@ -336,15 +335,7 @@ def export_account(db: Session, user: User, settings: Settings) -> bytes:
 def write_export(db: Session, user: User, settings: Settings, target: Path) -> int:
     """Write the export to ``target`` atomically; returns its size in bytes."""
     content = export_account(db, user, settings)
-    target = Path(target)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".export-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(content)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(Path(target), content)
     return len(content)
 
 
@@ -630,21 +621,6 @@ def sweep_orphan_uploads(factory: sessionmaker[Session], settings: Settings, now
     return n
 
 
-def _atomic_write_bytes(path: Path, content: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(content)
-            fh.flush()
-            os.fsync(fh.fileno())
-        with contextlib.suppress(OSError):
-            os.chmod(tmp, path.stat().st_mode & 0o777)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _mail_text(msg) -> str:
     parts = [f"{k}: {v}" for k, v in msg.items()]
     for part in msg.walk():
@@ -676,7 +652,7 @@ def _scrub_mail_dir(settings: Settings, scrub: _Scrubber) -> tuple[int, int]:
         if scrub.patterns[0].search(recipients) is None:
             new = _rewrite_mail(msg, scrub)
             if new is not None:
-                _atomic_write_bytes(path, new)
+                write_atomically(path, new, keep_mode=True)
                 scrubbed += 1
                 continue
         # To them, or not cleanly rewritable: it goes.
@@ -720,7 +696,7 @@ def _scrub_logs(settings: Settings, scrub: _Scrubber) -> int:
         text = path.read_bytes().decode("utf-8", "surrogateescape")
         if not scrub.found(text):
             continue
-        _atomic_write_bytes(path, scrub.text(text).encode("utf-8", "surrogateescape"))
+        write_atomically(path, scrub.text(text).encode("utf-8", "surrogateescape"), keep_mode=True)
         n += 1
     return n
 
