@@ -72,7 +72,7 @@ def test_three_stages_at_the_right_times(app, db, w):
     assert _run(app, day15) == ZERO
     assert _stages(db, c) == [(1, 3), (2, 3)]
     second = _mails(db, "student@example.no")[-1]
-    assert "still missing" in second.subject
+    assert "mangler fortsatt" in second.subject  # the student reads Norwegian
     assert _run(app, day15 + timedelta(days=13)) == ZERO
     assert _run(app, day15 + timedelta(days=14)) == {**ZERO, "coordinator": 1}
     assert _run(app, day15 + timedelta(days=14)) == ZERO
@@ -225,7 +225,7 @@ def test_nobody_to_remind_is_skipped_and_the_sequence_moves_on(app, db, w):
     assert _run(app, DAY1 + timedelta(days=28)) == {**ZERO, "coordinator": 1}
     assert _stages(db, c) == [(1, 0), (2, 0), (3, 1)]
     (notice,) = _mails(db, "coord@example.no")
-    assert "nobody could be reminded" in notice.body_text
+    assert "ingen kunne få påminnelse" in notice.body_text  # the coordinator reads Norwegian
 
 
 def test_a_failure_loses_nothing_and_doubles_nothing(app, db, w, monkeypatch):

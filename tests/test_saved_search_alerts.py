@@ -114,7 +114,9 @@ def test_later_items_come_in_the_next_alert_and_are_never_repeated(app, db, w):
     first, second = alert_mails(db, "student@example.no")
     assert titles_in(first) == ["Maskinlæring én"]
     assert sorted(titles_in(second)) == ["Maskinlæring to", "Maskinlæring tre"]
-    assert "since you saved it" in first.body_text and "since our last e-mail" in second.body_text
+    # The students read Norwegian.
+    assert "siden du lagret det" in first.body_text
+    assert "siden forrige e-post fra oss" in second.body_text
 
 
 def test_daily_and_weekly_timing(app, db, w):
@@ -136,7 +138,7 @@ def test_daily_and_weekly_timing(app, db, w):
     assert run(app, first + timedelta(days=7))["sent"] == 1
     [weekly_mail] = alert_mails(db, "student2@example.no")
     assert titles_in(weekly_mail) == ["Maskinlæring for vind"]
-    assert "once a week" in weekly_mail.body_text and reload(db, weekly).frequency == "weekly"
+    assert "høyst én gang i uken" in weekly_mail.body_text and reload(db, weekly).frequency == "weekly"
     assert len(alert_mails(db, "student@example.no")) == 1  # the daily one had nothing new
 
 
@@ -159,7 +161,7 @@ def test_at_most_ten_items_and_two_per_organisation_in_deadline_order(app, db, w
     assert counts["sent"] == 1 and counts["items"] == 10
     [mail] = alert_mails(db, "student@example.no")
     assert titles_in(mail) == expected
-    assert "More new opportunities match than we list here" in mail.body_text
+    assert "Flere nye utlysninger passer enn dem vi viser her" in mail.body_text
     assert "kind=thesis_task" in mail.body_text  # the search link keeps the filters
 
 
