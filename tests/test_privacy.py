@@ -247,8 +247,10 @@ def test_export_has_every_section_and_the_cv(app, db, w, data_dir):
 
 
 # ------------------------------------------------------------------ erasure
-def test_erasure_leaves_no_trace_and_keeps_the_indicators(app, db, w, data_dir):
+def test_erasure_leaves_no_trace_and_keeps_the_indicators(app, db, w, data_dir, database_url):
     life = build_life(app, db, w, data_dir)
+    if database_url.startswith("sqlite"):
+        assert _found_in_files(Path(database_url.removeprefix("sqlite:///")).parent)
     assert len(list((data_dir / "uploads" / "cv").iterdir())) == 2
     # The test's probes find her before the erasure (so finding nothing later means something).
     assert _found_in_db(db)
@@ -298,6 +300,10 @@ def test_erasure_leaves_no_trace_and_keeps_the_indicators(app, db, w, data_dir):
     assert _found_in_db(db) == []
     assert _found_in_files(data_dir) == []
     assert list((data_dir / "uploads" / "cv").iterdir()) == []
+    if database_url.startswith("sqlite"):
+        # Not even in the embedded database's free pages or write-ahead log.
+        db.rollback()
+        assert _found_in_files(Path(database_url.removeprefix("sqlite:///")).parent) == []
     log_text = (data_dir / "logs" / "portal.log").read_text()
     assert "[erased]" in log_text and f"account {user_id} erased (reason: request)" in log_text
     partner_mail = [p for p in (data_dir / "mail").iterdir()

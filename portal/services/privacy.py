@@ -570,8 +570,36 @@ def erase_account(factory: sessionmaker[Session], settings: Settings, user_id: i
     result["log_files_scrubbed"] = _scrub_logs(settings, scrub)
     result["search_applied"] = int(_apply_search(app, factory, settings,
                                                  compact=counts["reindex_opportunities"]))
+    result["storage_compacted"] = int(_compact_sqlite(factory))
     log.info("account %s erased (reason: %s)", int(user_id), _reason(reason))
     return result
+
+
+def _compact_sqlite(factory: sessionmaker[Session]) -> bool:
+    """Rewrite the embedded database file so the erased values leave the disk too.
+
+    SQLite keeps overwritten and deleted values in free pages and in the
+    write-ahead log until they happen to be reused; VACUUM rebuilds the file
+    from live rows only and the TRUNCATE checkpoint empties the log. (On
+    PostgreSQL the server's own vacuuming reclaims dead rows.)
+    """
+    engine = factory.kw.get("bind")
+    if engine is None or engine.dialect.name != "sqlite":
+        return False
+    try:
+        # The driver connection, not a Connection: the engine's BEGIN hook would
+        # open a transaction, and VACUUM cannot run inside one.
+        raw = engine.raw_connection()
+        try:
+            raw.driver_connection.execute("VACUUM")
+            raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            raw.close()
+    except Exception:
+        # The erasure itself is committed; the file is compacted at the next erasure.
+        log.warning("could not compact the database file after an erasure", exc_info=True)
+        return False
+    return True
 
 
 def _reason(reason: str) -> str:
