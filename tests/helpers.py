@@ -82,3 +82,25 @@ class World:
             profile.level = "master"
             profile.programme = "MTDT"
         db.commit()
+
+
+def portal_cli(tmp_path, database_url, data_dir=None, *, timeout=120, **env_extra):
+    """Run ``portal ARGS`` as a separate process from a directory of its own, on the test
+    database, with no PORTAL_* settings but these (the operator's environment stays out)."""
+    import os
+    import subprocess
+    import sys
+
+    data_dir = data_dir or tmp_path / "cli-data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
+    env.update({"PORTAL_DATA_DIR": str(data_dir), "PORTAL_DATABASE_URL": database_url})
+    env.update({f"PORTAL_{k.upper()}": str(v) for k, v in env_extra.items()})
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(exist_ok=True)
+
+    def run(*args, input=None):
+        return subprocess.run([sys.executable, "-m", "portal", *args], cwd=elsewhere, env=env,
+                              capture_output=True, text=True, input=input, timeout=timeout)
+
+    run.data_dir = data_dir
+    return run

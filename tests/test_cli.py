@@ -9,19 +9,12 @@ import sys
 
 import pytest
 
+from tests.helpers import portal_cli
+
 
 @pytest.fixture
 def run(tmp_path, database_url):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
-    env.update({"PORTAL_DATA_DIR": str(tmp_path / "cli-data"), "PORTAL_DATABASE_URL": database_url})
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
-
-    def _run(*args, input=None):
-        return subprocess.run([sys.executable, "-m", "portal", *args], cwd=elsewhere, env=env,
-                              capture_output=True, text=True, input=input, timeout=120)
-
-    return _run
+    return portal_cli(tmp_path, database_url)
 
 
 def test_db_commands_and_user_create(run):

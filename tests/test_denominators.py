@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import datetime
 from decimal import Decimal
 
@@ -15,6 +12,7 @@ from portal.models import Denominator
 from portal.services import denominators as dn
 from portal.services import indicators
 from portal.services.errors import ValidationFailed
+from tests.helpers import portal_cli
 from tests.test_indicators import AY25, build, values
 
 GOOD = """unit,year,students,theses,academic_fte
@@ -149,15 +147,7 @@ def test_compare_departments(db, w):
 # ------------------------------------------------------------------------ CLI
 @pytest.fixture
 def run(tmp_path, database_url):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
-    env.update({"PORTAL_DATA_DIR": str(tmp_path / "cli-data"),
-                "PORTAL_DATABASE_URL": database_url})
-
-    def _run(*args):
-        return subprocess.run([sys.executable, "-m", "portal", *args], cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=120)
-
-    return _run
+    return portal_cli(tmp_path, database_url)
 
 
 def test_cli_load_and_list(db, w, run, tmp_path):

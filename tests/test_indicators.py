@@ -5,9 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
 from datetime import date
 
 import pytest
@@ -17,6 +14,7 @@ from portal.services import collaborations as collabs
 from portal.services import indicator_exports, indicators, organisations
 from portal.services import opportunities as opps
 from portal.services.errors import ValidationFailed
+from tests.helpers import portal_cli
 from tests.matching_builders import at, thesis
 
 AY25 = {"date_from": "2025-08-01", "date_to": "2026-07-31"}
@@ -207,14 +205,7 @@ def test_detailed_rows_are_pseudonymised(db, w):
 # ------------------------------------------------------------------------ CLI
 @pytest.fixture
 def run(tmp_path, database_url):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
-    env.update({"PORTAL_DATA_DIR": str(tmp_path / "cli-data"), "PORTAL_DATABASE_URL": database_url})
-
-    def _run(*args):
-        return subprocess.run([sys.executable, "-m", "portal", *args], cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=120)
-
-    return _run
+    return portal_cli(tmp_path, database_url)
 
 
 def test_cli_exports_csv_json_xlsx_and_list(db, w, run, tmp_path):

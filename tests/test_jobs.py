@@ -6,8 +6,6 @@ The lease between processes is in test_job_lease.py.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -20,7 +18,7 @@ from portal.jobs import Job, JobBusy, UnknownJob, registry, run_job
 from portal.models import JobLease, JobRun, Opportunity, OutboxMail, utcnow
 from portal.services import job_runs, mail
 from tests.conftest import Browserless, csrf_token_from
-from tests.helpers import PASSWORD, make_user
+from tests.helpers import PASSWORD, make_user, portal_cli
 from tests.matching_builders import DEADLINE, thesis
 
 WAIT = 180  # seconds: a limit for slow machines, not an expectation
@@ -295,19 +293,7 @@ def test_deliver_mail_job_delivers_the_outbox(app, db):
 # ------------------------------------------------------------------ CLI
 @pytest.fixture
 def cli(tmp_path, database_url):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
-    data = tmp_path / "cli-data"
-    env.update({"PORTAL_DATA_DIR": str(data), "PORTAL_DATABASE_URL": database_url,
-                "PORTAL_SEARCH_SYNC": "0"})
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
-
-    def _run(*args):
-        return subprocess.run([sys.executable, "-m", "portal", *args], cwd=elsewhere, env=env,
-                              capture_output=True, text=True, timeout=180)
-
-    _run.data_dir = data
-    return _run
+    return portal_cli(tmp_path, database_url, timeout=180, search_sync=0)
 
 
 def _one_line_error(r):

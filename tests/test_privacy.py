@@ -9,8 +9,6 @@ import io
 import json
 import logging
 import os
-import subprocess
-import sys
 import zipfile
 import zlib
 from datetime import date
@@ -47,7 +45,7 @@ from portal.services import (
 from portal.services import collaborations as collabs
 from portal.services import opportunities as opps
 from portal.services.errors import Conflict
-from tests.helpers import PASSWORD, make_user
+from tests.helpers import PASSWORD, make_user, portal_cli
 from tests.matching_builders import PDF, at, thesis
 
 NAME, EMAIL = "Stina Student", "student@example.no"
@@ -384,16 +382,7 @@ def test_scrubbing_respects_word_boundaries(app, db):
 # ------------------------------------------------------------------------ CLI
 @pytest.fixture
 def run(tmp_path, database_url, data_dir):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
-    env.update({"PORTAL_DATA_DIR": str(data_dir), "PORTAL_DATABASE_URL": database_url})
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
-
-    def _run(*args, input=None):
-        return subprocess.run([sys.executable, "-m", "portal", *args], cwd=elsewhere, env=env,
-                              capture_output=True, text=True, input=input, timeout=120)
-
-    return _run
+    return portal_cli(tmp_path, database_url, data_dir)
 
 
 def test_cli_export_and_erase(app, db, run, tmp_path):
