@@ -52,7 +52,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
-from itertools import chain, islice
+from itertools import accumulate, chain, islice
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -186,7 +186,7 @@ class _SegmentData:
             self.values[name] = {b.decode("utf-8"): self._read(reader, fieldname, b)
                                  for b in reader.lexicon(fieldname)}
         self.published = self._read(reader, "status", b"published")
-        self._reversed: dict[str, list[str]] = {}
+        self._reversed: dict = {}
         self._terms: OrderedDict = OrderedDict()
         self._terms_size = 0
         self._budget = self.TERM_BUDGET_PER_DOC * self.count + 50_000
@@ -201,14 +201,16 @@ class _SegmentData:
         return frozenset(self._postings(reader, fieldname, text)[0])
 
     def _postings(self, reader, fieldname: str, text) -> tuple[array, array]:
+        if self.count <= SMALL_SEGMENT and isinstance(text, str) and \
+                text not in self.term_set(reader, fieldname):
+            # most terms are not in the small segments of recent updates, and
+            # Whoosh's lookup of a missing term costs as much as reading a short list
+            return array("I"), array("f")
         try:
-            m = reader.postings(fieldname, text)
+            m = _raw_postings(reader, fieldname, text)
         except Exception:  # TermNotFound: the field or term is not in this segment
             return array("I"), array("f")
-        ids, weights = _posting_data(m)
-        if self.offset:
-            ids = array("I", (d + self.offset for d in ids))
-        return ids, weights
+        return _posting_data(m, self.offset)
 
     def _remember(self, key, value, size: int):
         self._terms[key] = value
@@ -274,6 +276,20 @@ class _SegmentData:
             self._codes[facet] = codes
         return codes
 
+    def packed_codes(self, facets: tuple[str, ...], vocab: dict) -> list[int]:
+        """Per document of the segment: code + 1 of each one-value facet (0: none),
+        PACK_BITS bits each, the first facet lowest."""
+        key = ("packed", facets)
+        packed = self._codes.get(key)
+        if packed is None:
+            packed = [0] * self.count
+            for i, facet in enumerate(facets):
+                codes = self.facet_codes(facet, vocab.setdefault(facet, {}))
+                shift = PACK_BITS * i
+                packed = [p | ((c + 1) << shift) for p, c in zip(packed, codes, strict=True)]
+            self._codes[key] = packed
+        return packed
+
     def deadline_docs(self, lo: int, hi: int) -> frozenset[int]:
         """Documents with a deadline in [lo, hi] (ordinals)."""
         key = ("deadline", lo, hi)
@@ -313,6 +329,25 @@ class _SegmentData:
             self._order = [self.offset + i for i in sorted(range(self.count), key=key.__getitem__)]
         return self._order
 
+    def term_set(self, reader, fieldname: str) -> frozenset[str]:
+        key = ("set", fieldname)
+        terms = self._reversed.get(key)
+        if terms is None:
+            terms = self._reversed[key] = frozenset(self.sorted_terms(reader, fieldname))
+        return terms
+
+    def sorted_terms(self, reader, fieldname: str) -> list[str]:
+        """The segment's terms of ``fieldname``, sorted (the lexicon is sorted already)."""
+        key = ("lexicon", fieldname)
+        terms = self._reversed.get(key)
+        if terms is None:
+            try:
+                terms = [b.decode("utf-8") for b in reader.lexicon(fieldname)]
+            except Exception:  # the field is not in this segment
+                terms = []
+            self._reversed[key] = terms
+        return terms
+
     def reversed_terms(self, reader, fieldname: str) -> list[str]:
         """The segment's terms of ``fieldname``, reversed and sorted (suffix lookup)."""
         rev = self._reversed.get(fieldname)
@@ -322,7 +357,26 @@ class _SegmentData:
         return rev
 
 
-def _posting_data(m) -> tuple[array, array]:
+PACK_BITS = 20  # per facet in a packed code: room for a million values of a facet
+PACK_MASK = (1 << PACK_BITS) - 1
+PACK_COMBINATIONS = 1024  # most value combinations of the facets counted in one pass
+COMPLEMENT_MIN = 5000  # results from which facets may be counted on the complement
+SMALL_SEGMENT = 2000  # documents; the whole vocabulary of smaller segments is kept in memory
+
+
+def _raw_postings(leaf, fieldname: str, text):
+    """A segment's matcher for a term, deleted documents included (they are
+    removed per snapshot). Whoosh's ``postings`` wraps it in a filter that
+    decodes the first block at once, the slow way."""
+    terms = getattr(leaf, "_terms", None)
+    if terms is not None and hasattr(terms, "matcher") and fieldname in leaf.schema:
+        field = leaf.schema[fieldname]
+        return terms.matcher(fieldname, field.to_bytes(text) if isinstance(text, str) else text,
+                             field.format, scorer=None)
+    return leaf.postings(fieldname, text)
+
+
+def _posting_data(m, offset: int = 0) -> tuple[array, array]:
     """All (document numbers, weights) of a posting list, a block at a time.
 
     Whoosh's per-posting iteration costs about a microsecond a posting; its
@@ -335,21 +389,81 @@ def _posting_data(m) -> tuple[array, array]:
         try:
             ids, weights = array("I"), array("f")
             while m.is_active():
-                m._read_ids()
+                ids.extend(_block_ids(m, offset)[m._i:])
                 m._read_weights()
-                i = m._i
-                ids.extend(m._ids[i:])
-                weights.extend(m._weights[i:])
+                weights.extend(m._weights[m._i:])
                 m._next_block()
             return ids, weights
         except Exception:  # noqa: S110 - an internal changed: take the public way
             pass
     ids, weights = array("I"), array("f")
     while m.is_active():
-        ids.append(m.id())
+        ids.append(m.id() + offset)
         weights.append(m.weight())
         m.next()
     return ids, weights
+
+
+def _block_ids(m, offset: int = 0):
+    """The document numbers (plus ``offset``) of a W3 matcher's current block.
+
+    Whoosh's own delta decoding is a Python generator (a third of the cost of
+    reading a cold posting list); ``accumulate`` does the same in C, and
+    starting it at ``offset`` saves another pass to make the numbers global.
+    """
+    if m._data is None:
+        m._read_data()
+    ids = m._data[0]
+    if m._byteids:
+        return array("I", (d + offset for d in ids)) if offset else ids
+    out = array("I", accumulate(ids, initial=offset))
+    del out[0]
+    return out
+
+
+def _phrase_docs(leaf, fieldname: str, words: list[str], targets: list[int]) -> list[int] | None:
+    """Of ``targets`` (sorted segment-local numbers having every word), those where
+    the words occur at consecutive positions, as Whoosh's ``Phrase`` (slop 1) matches.
+
+    Whoosh's phrase matcher intersects the whole posting lists posting by
+    posting; here only the blocks holding a target are decoded. None: the
+    codec's internals are not the expected ones (the caller asks Whoosh).
+    """
+    try:
+        decode = leaf.schema[fieldname].format.decode_positions
+        found = None
+        for word in words:
+            m = _raw_postings(leaf, fieldname, word)
+            while type(m).__name__ == "FilterMatcher" and hasattr(m, "child"):
+                m = m.child
+            positions: dict[int, list[int]] = {}
+            wanted = targets if found is None else sorted(found)
+            k, n = 0, len(wanted)
+            while k < n and m.is_active():
+                if m._maxid < wanted[k]:
+                    m._next_block()  # header only: the block's data is not read
+                    continue
+                ids = _block_ids(m)
+                m._read_values()
+                values = m._values
+                while k < n and wanted[k] <= m._maxid:
+                    t = wanted[k]
+                    j = bisect.bisect_left(ids, t)
+                    if j < len(ids) and ids[j] == t:
+                        positions[t] = decode(values[j])
+                    k += 1
+                m._next_block()
+            if found is None:
+                found = {d: set(ps) for d, ps in positions.items()}
+            else:
+                found = {d: nxt for d, ends in found.items() if d in positions
+                         for nxt in [ends.intersection(p - 1 for p in positions[d])] if nxt}
+                found = {d: {p + 1 for p in ends} for d, ends in found.items()}
+            if not found:
+                return []
+        return sorted(found)
+    except Exception:  # an internal changed: the public (slower) way
+        return None
 
 
 def _field_lengths(reader, fieldname: str, count: int) -> list[int] | None:
@@ -425,7 +539,10 @@ class _Snapshot:
             return frozenset()
         if len(sets) == 1:
             return sets[0]
-        return frozenset().union(*sets)
+        # starting from the largest set copies its table whole (about half the
+        # time of adding everything to an empty set)
+        sets.sort(key=len, reverse=True)
+        return frozenset(sets[0]).union(*sets[1:])
 
     def visible(self, today: date) -> frozenset[int]:
         """Published, not deleted, deadline not passed on ``today``."""
@@ -452,6 +569,18 @@ class _Snapshot:
                 names[c] = v
             return names, codes
         return self.cached(("codes", facet), make)
+
+    def packed_codes(self, facets: tuple[str, ...]) -> list[int]:
+        """Per document, the codes of several one-value facets in one integer
+        (see :meth:`_SegmentData.packed_codes`)."""
+        def make():
+            for f in facets:
+                self.facet_codes(f)  # every value of the snapshot has its code
+            out: list[int] = []
+            for _, _, data in self.leaves:
+                out += data.packed_codes(facets, self.vocab)
+            return out
+        return self.cached(("packed", facets), make)
 
     def values(self, facet: str) -> set[str]:
         return {v for _, _, data in self.leaves for v in data.values[facet]}
@@ -484,7 +613,16 @@ class _Snapshot:
 
     def idf(self, fieldname: str, text: str) -> float:
         # as Whoosh's BM25F: log(N / (df + 1)) + 1
-        return math.log(max(self.count, 1) / (self.reader.doc_frequency(fieldname, text) + 1)) + 1
+        return math.log(max(self.count, 1) / (self.doc_frequency(fieldname, text) + 1)) + 1
+
+    def doc_frequency(self, fieldname: str, text: str) -> int:
+        """As the reader's, without looking up terms the small segments do not have."""
+        n = 0
+        for leaf, _, data in self.leaves:
+            if data.count <= SMALL_SEGMENT and text not in data.term_set(leaf, fieldname):
+                continue
+            n += leaf.doc_frequency(fieldname, text)
+        return n
 
     def query_docs(self, q) -> frozenset[int]:
         """Documents matching a query of Terms, Phrases, Or/DisMax/And (deletions included)."""
@@ -528,10 +666,26 @@ class _Snapshot:
         key = ("q", repr(q))
         out = []
         for sub, offset in self.searcher.leaf_searchers():
-            data = next(d for leaf, o, d in self.leaves if o == offset)
-            out.append(data.cached_docs(key, lambda sub=sub, offset=offset: frozenset(
-                d + offset for d in sub.docs_for_query(q))))
+            leaf, _, data = next(x for x in self.leaves if x[1] == offset)
+
+            def make(sub=sub, offset=offset, leaf=leaf, data=data):
+                if isinstance(q, wq.Phrase):
+                    targets = sorted(d - offset for d in both if offset <= d < offset + data.count)
+                    local = _phrase_docs(leaf, q.fieldname, q.words, targets) if targets else []
+                    if local is not None:
+                        return frozenset(d + offset for d in local)
+                return frozenset(d + offset for d in sub.docs_for_query(q))
+
+            out.append(data.cached_docs(key, make))
         return self._merge(out)
+
+    def lexicon(self, fieldname: str) -> list[str]:
+        """Every term of ``fieldname`` in any segment, sorted (for fuzzy lookups)."""
+        def make():
+            parts = [data.sorted_terms(leaf, fieldname) for leaf, _, data in self.leaves]
+            parts = [p for p in parts if p]
+            return parts[0] if len(parts) == 1 else sorted(set().union(*parts))
+        return self.cached(("lexicon", fieldname), make)
 
     def sort_key(self) -> list[int]:
         return self.cached("sort_key", lambda: [k for _, _, d in self.leaves for k in d.sort_key()])
@@ -843,7 +997,14 @@ def _candidates(snap: _Snapshot, plan: _Plan, results: frozenset[int], end: int)
     key = snap.sort_key()
 
     def take(docs, n):
-        return docs if len(docs) <= n else frozenset(heapq.nsmallest(n, docs, key=key.__getitem__))
+        if len(docs) <= n:
+            return docs
+        if len(docs) * 8 > snap.count:
+            # a large share of all documents: the first n of them in the deadline
+            # order are found after a few n steps, a heap would look at all
+            merged = heapq.merge(*snap.deadline_orders(), key=key.__getitem__)
+            return frozenset(islice(filter(docs.__contains__, merged), n))
+        return frozenset(heapq.nsmallest(n, docs, key=key.__getitem__))
 
     units = sorted(((snap.query_docs(u) & results, u) for u in plan.unit_queries),
                    key=lambda x: len(x[0]))
@@ -891,7 +1052,8 @@ def _facets(snap: _Snapshot, matched: frozenset[int], filter_sets: dict, visible
     """
     out: dict[str, dict[str, int]] = {}
     bases: dict[str | None, frozenset[int]] = {}
-    for name in names:
+
+    def base_of(name):
         key = name if name in filter_sets else None
         base = bases.get(key)
         if base is None:
@@ -900,16 +1062,61 @@ def _facets(snap: _Snapshot, matched: frozenset[int], filter_sets: dict, visible
                 if other != name:
                     base = base & fs
             bases[key] = base
+        return base
+
+    # The one-value facets counted on the same documents share one pass over
+    # them (a pass costs as much as the whole rest for a broad query).
+    # Groups are kept to about PACK_COMBINATIONS value combinations, as each
+    # combination found is then split up in Python.
+    groups: list[list[str]] = []
+    size = PACK_COMBINATIONS + 1
+    for n in names:
+        if n in FACET_FIELDS and not FACET_FIELDS[n][1] and n not in filter_sets:
+            k = len(snap.facet_codes(n)[0]) + 1
+            if size * k > PACK_COMBINATIONS:
+                groups.append([])
+                size = 1
+            groups[-1].append(n)
+            size *= k
+    others: dict[int, frozenset[int]] = {}
+
+    def count(kind, base, make) -> Counter:
+        # Most of the visible documents (a broad query): the visible documents'
+        # counts (the same for every query) less those of the few others.
+        if len(base) > COMPLEMENT_MIN and len(base) * 2 > len(visible):
+            full = snap.cached(("facet-visible", today.toordinal(), kind), lambda: make(visible))
+            rest = others.get(id(base))
+            if rest is None:
+                rest = others[id(base)] = visible - base
+            return full - make(rest)
+        return make(base)
+
+    counters: dict[str, Counter] = {}
+    for group in (tuple(g) for g in groups if len(g) > 1):
+        packed = snap.packed_codes(group)
+        combined = count(group, base_of(None), lambda docs, get=packed.__getitem__: Counter(map(get, docs)))
+        for name in group:
+            counters[name] = Counter()
+        for code, n in combined.items():
+            for i, name in enumerate(group):
+                c = (code >> (PACK_BITS * i)) & PACK_MASK
+                if c:
+                    counters[name][c - 1] += n
+    for name in names:
+        base = base_of(name)
         if name == "deadline":
             out[name] = {str(w): len(base & _deadline_set(
                 snap, visible, {"before": today + timedelta(days=w)}, today))
                 for w in DEADLINE_WINDOWS}
             continue
         values, codes = snap.facet_codes(name)
-        if FACET_FIELDS[name][1]:  # several values a document
-            counter = Counter(chain.from_iterable(map(codes.__getitem__, base)))
+        if name in counters:
+            counter = counters[name]
+        elif FACET_FIELDS[name][1]:  # several values a document
+            counter = count(name, base, lambda docs, get=codes.__getitem__: Counter(
+                chain.from_iterable(map(get, docs))))
         else:
-            counter = Counter(map(codes.__getitem__, base))
+            counter = count(name, base, lambda docs, get=codes.__getitem__: Counter(map(get, docs)))
         counter.pop(-1, None)
         limit = 30 if name == "tag" else None
         out[name] = dict(sorted(((values[c], n) for c, n in counter.items()),
@@ -1098,7 +1305,7 @@ class _Planner:
         key = (fieldname, term)
         n = self._df.get(key)
         if n is None:
-            n = self.reader.doc_frequency(fieldname, term)
+            n = self.snap.doc_frequency(fieldname, term)
             self._df[key] = n
         return n
 
@@ -1260,11 +1467,10 @@ class _Planner:
         probes = [("body_nb", stem_nb(w)), ("body_en", stem_en(w)), ("names", w), ("place", w)]
         dfas: dict[str, object] = {}
         for fieldname, text in probes:
-            for leaf, _, _ in self.snap.leaves:
-                for cand in _terms_within(leaf, fieldname, text, maxdist, dfas):
-                    d = _distance(text, cand, maxdist)
-                    if d <= maxdist:
-                        found[(fieldname, cand)] = min(d, found.get((fieldname, cand), d))
+            for cand in _terms_within(self.snap, fieldname, text, maxdist, dfas):
+                d = _distance(text, cand, maxdist)
+                if d <= maxdist:
+                    found[(fieldname, cand)] = min(d, found.get((fieldname, cand), d))
         if not found:
             return []
         ranked = sorted(found.items(), key=lambda kv: (kv[1], -self.df(kv[0][0], kv[0][1]),
@@ -1402,27 +1608,43 @@ def _without_redundant_phrases(alts: list[_Alt]) -> list[_Alt]:
     return out
 
 
-def _terms_within(leaf, fieldname: str, text: str, maxdist: int, dfas: dict) -> list[str]:
-    """Terms of a segment's field within ``maxdist`` edits of ``text`` (same first letter).
+def _terms_within(snap: _Snapshot, fieldname: str, text: str, maxdist: int, dfas: dict) -> list[str]:
+    """Indexed terms of a field within ``maxdist`` edits of ``text`` (same first letter).
 
-    Whoosh builds the Levenshtein automaton anew for every call; we build it
-    once per word and walk each segment's term list with it.
+    Whoosh builds the Levenshtein automaton anew for every call and walks
+    each segment's on-disk term index with it; we build it once per word and
+    walk the snapshot's merged, in-memory term list (a bisect per step).
     """
     try:
         from whoosh.automata import lev
-        from whoosh.codec.base import Automata
 
         dfa = dfas.get(text)
         if dfa is None:
             dfa = dfas[text] = lev.levenshtein_automaton(text, maxdist, 1).to_dfa()
-        return list(Automata.find_matches(dfa, leaf.cursor(fieldname)))
-    except (KeyError, ValueError, LookupError):  # the field is not in this segment
-        return []
+        terms = snap.lexicon(fieldname)
+        out: list[str] = []
+        if not terms:
+            return out
+        match = dfa.next_valid_string(terms[0])
+        n = len(terms)
+        while match:
+            i = bisect.bisect_left(terms, match)
+            if i >= n:
+                break
+            term = terms[i]
+            if term == match:
+                out.append(term)
+                term += "\0"
+            match = dfa.next_valid_string(term)
+        return out
     except Exception:  # an internal changed: the public (slower) way
-        try:
-            return list(leaf.terms_within(fieldname, text, maxdist, prefix=1))
-        except Exception:
-            return []
+        found: set[str] = set()
+        for leaf, _, _ in snap.leaves:
+            try:
+                found.update(leaf.terms_within(fieldname, text, maxdist, prefix=1))
+            except Exception:  # noqa: S112 - the field is not in this segment
+                continue
+        return sorted(found)
 
 
 def _distance(a: str, b: str, limit: int) -> int:
