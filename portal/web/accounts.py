@@ -16,7 +16,7 @@ from flask import (
     url_for,
 )
 from flask_babel import get_locale
-from flask_login import current_user, login_required, logout_user
+from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -31,6 +31,7 @@ from wtforms.validators import DataRequired, Length
 from portal.i18n import _l
 from portal.services import academic, passwords, privacy, profiles
 from portal.services.errors import Conflict, NotFound, ValidationFailed
+from portal.web.auth import forget_login
 from portal.web.dbsession import get_db
 from portal.web.formtools import apply_errors
 from portal.web.formtools import choices as select_choices
@@ -217,10 +218,6 @@ def erase():
     except (Conflict, NotFound) as exc:
         apply_errors(form, exc)
         return _render_erase(form, 409)
-    logout_user()
-    lang = session.get("lang")
-    session.clear()
-    if lang:
-        session["lang"] = lang
+    forget_login()
     flash(_l("Your account has been erased. Thank you for using Samspill."), "success")
     return redirect(url_for("core.index"))

@@ -146,17 +146,22 @@ def login_page():
     return render_template("auth/login.html", form=form), status
 
 
+def forget_login() -> None:
+    """Log out of this browser and clear its session, keeping only the chosen language."""
+    logout_user()
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+
+
 @bp.post("/logout")
 def logout():
     if current_user.is_authenticated and current_user.auth_token:
         db = get_db()
         auth_sessions.end_session(db, current_user.auth_token)
         db.commit()
-    logout_user()
-    lang = session.get("lang")
-    session.clear()
-    if lang:
-        session["lang"] = lang
+    forget_login()
     flash(_l("You are logged out."), "info")
     return redirect(url_for("core.index"))
 
