@@ -19,8 +19,10 @@ from itertools import islice
 from pathlib import Path
 
 from whoosh import index as whoosh_index
+from whoosh.filedb.filestore import FileStorage
 from whoosh.writing import IndexWriter
 
+from .codec import SideIndex
 from .schema import NO_DEADLINE, SCHEMA_VERSION, make_schema
 
 SCHEMA_VERSION_FILE = "schema_version"
@@ -228,7 +230,7 @@ def new_index(index_dir: str | Path):
     if cur:
         taken.append(int(cur[2:]))
     name = f"ix{max(taken, default=0) + 1}"
-    ix = whoosh_index.create_in(str(path), make_schema(), indexname=name)
+    ix = FileStorage(str(path)).create_index(make_schema(), indexname=name, indexclass=SideIndex)
     return ix, name
 
 
@@ -275,7 +277,7 @@ def open_index(index_dir: str | Path, *, create: bool = False):
     if version != SCHEMA_VERSION:
         raise IndexNeedsRebuild(f"search index in {path} has schema {version}, "
                                 f"expected {SCHEMA_VERSION}: rebuild it")
-    return whoosh_index.open_dir(str(path), indexname=current_name(path))
+    return FileStorage(str(path)).open_index(current_name(path), indexclass=SideIndex)
 
 
 CHUNK_DOCS = 25_000  # documents per segment when bulk loading
