@@ -127,15 +127,23 @@ class SidePostings:
     def __contains__(self, key: tuple[str, bytes]) -> bool:
         return key in self._dir
 
-    def postings(self, fieldname: str, btext: bytes, offset: int = 0
-                 ) -> tuple[array, array] | None:
-        """(document numbers + ``offset``, weights) of a long posting list, or None."""
+    def _ids(self, fieldname: str, btext: bytes) -> tuple[int, int, array] | None:
+        """(start, length, segment-local document numbers) of a term's entry."""
         entry = self._dir.get((fieldname, btext))
         if entry is None:
             return None
         start, n, _ = entry
         ids = array("I")
         ids.frombytes(self._buf[start:start + 4 * n])
+        return start, n, ids
+
+    def postings(self, fieldname: str, btext: bytes, offset: int = 0
+                 ) -> tuple[array, array] | None:
+        """(document numbers + ``offset``, weights) of a long posting list, or None."""
+        found = self._ids(fieldname, btext)
+        if found is None:
+            return None
+        start, n, ids = found
         if offset:
             ids = array("I", map(offset.__add__, ids))
         weights = array("f")
@@ -145,12 +153,10 @@ class SidePostings:
     def values_of(self, fieldname: str, btext: bytes, docs: list[int]) -> dict[int, bytes] | None:
         """The encoded values (positions) of those of ``docs`` (segment-local
         numbers) that have the term; None if the term is not in the side file."""
-        entry = self._dir.get((fieldname, btext))
-        if entry is None:
+        found = self._ids(fieldname, btext)
+        if found is None:
             return None
-        start, n, _ = entry
-        ids = array("I")
-        ids.frombytes(self._buf[start:start + 4 * n])
+        start, n, ids = found
         ends = array("I")
         ends.frombytes(self._buf[start + 8 * n:start + 12 * n])
         base = start + 12 * n

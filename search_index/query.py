@@ -31,9 +31,12 @@ caller's filters), counted per facet and paged; equal scores are ordered by
 id, so pages are stable.
 
 How it runs fast enough in pure Python: Whoosh stores the index (terms,
-postings, stored fields); matching is done with set operations on posting
-lists decoded a block at a time and cached per segment (segments are
-immutable, so the caches survive index updates), and BM25 is computed only
+postings, stored fields), and long posting lists are read from a flat side
+file instead of Whoosh's pickled blocks (:mod:`search_index.codec`);
+matching is done with set operations on posting lists cached per segment
+(segments are immutable, so the caches survive index updates); once the
+rarest word of a query has found its documents, the other words are only
+looked up for those (:meth:`_Snapshot.restrict`); and BM25 is computed only
 for the (term, document) pairs of the documents being ranked. A very broad
 query (more than EXACT_LIMIT results) ranks a shortlist: documents matching
 in title or tags, then the soonest deadlines (see :func:`_candidates`).
@@ -697,17 +700,20 @@ class _Snapshot:
     def phrase_docs(self, q, targets: frozenset[int]) -> frozenset[int]:
         """Of ``targets`` (documents having every word of phrase ``q``), those with
         the words in order."""
-        out = []
-        for sub, offset in self.searcher.leaf_searchers():
-            leaf, _, data = next(x for x in self.leaves if x[1] == offset)
-            local = sorted(d - offset for d in targets if offset <= d < offset + data.count)
-            if not local:
-                continue
-            found = _phrase_docs(leaf, q.fieldname, q.words, local, data.side)
-            if found is None:
-                found = [d for d in sub.docs_for_query(q) if d in set(local)]
-            out.append(frozenset(d + offset for d in found))
-        return self._merge(out)
+        return self._merge([self._phrase_in_segment(q, sub, offset, targets)
+                            for sub, offset in self.searcher.leaf_searchers()])
+
+    def _phrase_in_segment(self, q, sub, offset: int, targets: frozenset[int]) -> frozenset[int]:
+        """Those of ``targets`` in the segment at ``offset`` (``sub``: its searcher)
+        that have phrase ``q``."""
+        leaf, _, data = next(x for x in self.leaves if x[1] == offset)
+        local = sorted(d - offset for d in targets if offset <= d < offset + data.count)
+        if not local:
+            return frozenset()
+        found = _phrase_docs(leaf, q.fieldname, q.words, local, data.side)
+        if found is None:  # the codec's internals changed: Whoosh's own phrase matching
+            found = set(sub.docs_for_query(q)).intersection(local)
+        return frozenset(d + offset for d in found)
 
     def estimate(self, q) -> int:
         """An upper bound of the documents ``q`` matches, from document frequencies."""
@@ -802,15 +808,11 @@ class _Snapshot:
         key = ("q", repr(q))
         out = []
         for sub, offset in self.searcher.leaf_searchers():
-            leaf, _, data = next(x for x in self.leaves if x[1] == offset)
+            data = next(x[2] for x in self.leaves if x[1] == offset)
 
-            def make(sub=sub, offset=offset, leaf=leaf, data=data):
+            def make(sub=sub, offset=offset):
                 if isinstance(q, wq.Phrase):
-                    targets = sorted(d - offset for d in both if offset <= d < offset + data.count)
-                    local = _phrase_docs(leaf, q.fieldname, q.words, targets, data.side) \
-                        if targets else []
-                    if local is not None:
-                        return frozenset(d + offset for d in local)
+                    return self._phrase_in_segment(q, sub, offset, both)
                 return frozenset(d + offset for d in sub.docs_for_query(q))
 
             out.append(data.cached_docs(key, make))
