@@ -122,6 +122,8 @@ class SidePostings:
             directory = pickle.loads(buf[start:len(buf) - _TRAILER.size])  # noqa: S301 - our own file
         except (OSError, ValueError, struct.error, pickle.UnpicklingError, EOFError):
             return None
+        if not directory:  # a small segment: no long lists, so no mapping kept open
+            return None
         return cls(buf, directory)
 
     def __contains__(self, key: tuple[str, bytes]) -> bool:
